@@ -1,0 +1,261 @@
+"""``exptrack.init()`` and ``Run``: one training run, recorded by the tracker, mirrored to backends."""
+
+from __future__ import annotations
+
+import atexit
+import numbers
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from . import context as run_context
+from .errors import ExptrackError
+from .fanout import Fanout
+from .interfaces import FINAL_STATUSES, RunInfo
+from .names import check_metrics, check_name
+from .params import PARAMS_ENV, apply_overrides, flatten
+from .plugins import get_registry
+
+DEFAULT_DIR = "experiments"
+DEFAULT_EXPERIMENT = "default"
+# Set by a sweep's executor so that the trial program joins its trial by itself.
+ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID = "EXPTRACK_DIR", "EXPTRACK_EXPERIMENT", "EXPTRACK_RUN_ID"
+ENV_SWEEP_ID, ENV_TRIAL_ID, ENV_BACKENDS = "EXPTRACK_SWEEP_ID", "EXPTRACK_TRIAL_ID", "EXPTRACK_BACKENDS"
+ENV_TRACKER = "EXPTRACK_TRACKER"
+
+
+def resolve_dir(dir: str | os.PathLike | None = None) -> Path:
+    return Path(dir or os.environ.get(ENV_DIR) or DEFAULT_DIR)
+
+
+def get_tracker(dir: str | os.PathLike | None = None, name: str | None = None):
+    """The tracker (system of record) for ``dir``: the ``local`` one unless configured otherwise."""
+    name = name or os.environ.get(ENV_TRACKER) or "local"
+    return get_registry().get("tracker", name).factory(resolve_dir(dir))
+
+
+def split_backends(backends: str | Iterable[str] | None) -> tuple[str, list[str]]:
+    """``"local,wandb"`` -> (tracker name, backend names), every name checked against the registry."""
+    if backends is None:
+        backends = os.environ.get(ENV_BACKENDS) or "local"
+    names = [b.strip() for b in (backends.split(",") if isinstance(backends, str) else backends)]
+    names = [n for n in names if n]
+    registry = get_registry()
+    trackers, sinks = registry.names("tracker"), registry.names("backend")
+    tracker = os.environ.get(ENV_TRACKER) or "local"
+    out: list[str] = []
+    for n in names:
+        if n in trackers:
+            tracker = n
+        elif n in sinks:
+            if n not in out:
+                out.append(n)
+        else:
+            from .errors import UnknownNameError
+            raise UnknownNameError("backend", n, trackers + sinks)
+    return tracker, out
+
+
+class Run:
+    """A run being recorded. Use as a context manager, or call ``finish()``."""
+
+    def __init__(self, tracker: Any, run_id: str, info: RunInfo, fanout: Fanout):
+        self.tracker = tracker
+        self.id = run_id
+        self.info = info
+        self._fanout = fanout
+        self._status: str | None = None
+        self._lock = threading.Lock()
+        self._stopper: Callable[["Run"], bool] | None = None
+        self._stop_requested = False
+        self._last_step: int | None = None
+
+    # what users read
+    @property
+    def experiment(self) -> str:
+        return self.info.experiment
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.info.params
+
+    @property
+    def flat_params(self) -> dict[str, Any]:
+        return flatten(self.info.params)
+
+    @property
+    def dir(self) -> Path:
+        return self.info.run_dir
+
+    @property
+    def status(self) -> str:
+        return self._status or "running"
+
+    @property
+    def backend_failures(self) -> dict[str, str]:
+        return dict(self._fanout.failed)
+
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Record scalars at ``step`` (an int), or as final metrics when ``step`` is None."""
+        if self._status is not None:
+            raise ExptrackError(f"run {self.id} is already {self._status}; start a new run to log more")
+        values = check_metrics(metrics)
+        if step is not None:
+            if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+                raise ExptrackError(f"step must be a non-negative integer, got {step!r}")
+            step = int(step)
+            self._last_step = step
+        ts = time.time()
+        self.tracker.log_metrics(self.id, values, step, ts)
+        self._fanout.send("log_metrics", values, step, ts)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        if not isinstance(params, Mapping):
+            raise ExptrackError(f"params must be a mapping, got {type(params).__name__}")
+        self.tracker.log_params(self.id, params)
+        from .params import set_dotted
+        for k, v in flatten(params).items():
+            set_dotted(self.info.params, k, v)
+        self._fanout.send("log_params", dict(params))
+
+    def log_artifact(self, path: str | os.PathLike, name: str | None = None) -> Path:
+        src = Path(path)
+        dest = self.tracker.log_artifact(self.id, src, name or src.name)
+        self._fanout.send("log_artifact", dest, dest.name)
+        return dest
+
+    def should_stop(self) -> bool:
+        """The early-stopping verdict for this run after its latest step (inside a sweep)."""
+        if not self._stop_requested and self._stopper is not None:
+            self._stop_requested = bool(self._stopper(self))
+        return self._stop_requested
+
+    def finish(self, status: str = "completed", note: str | None = None) -> None:
+        with self._lock:
+            if self._status is not None:
+                return
+            if status not in FINAL_STATUSES:
+                raise ExptrackError(
+                    f"invalid final status {status!r}; expected one of {', '.join(FINAL_STATUSES)}")
+            if status == "completed" and self._stop_requested:
+                status = "pruned"
+            self._status = status
+        self.tracker.set_status(self.id, status, note=note)
+        self.tracker.close(self.id)
+        self._fanout.close(status)
+        _active.discard(self)
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish("completed")
+        elif issubclass(exc_type, KeyboardInterrupt) or (
+                issubclass(exc_type, SystemExit) and _signalled):
+            self.finish("killed", note=f"{exc_type.__name__}")
+        elif issubclass(exc_type, SystemExit) and exc.code in (0, None):
+            self.finish("completed")
+        else:
+            self.finish("failed", note=f"{exc_type.__name__}: {exc}")
+
+    def __repr__(self) -> str:
+        return f"<Run {self.experiment}/{self.id} {self.status}>"
+
+
+_active: set[Run] = set()
+_signalled = False
+_uncaught: list[BaseException] = []
+
+
+def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subprocess tests
+    global _signalled
+    _signalled = True
+    for run in list(_active):
+        run.finish("killed", note=f"signal {signum}")
+    raise SystemExit(128 + signum)
+
+
+def _excepthook(exc_type, exc, tb):
+    _uncaught.append(exc)
+    _previous_excepthook(exc_type, exc, tb)
+
+
+def _at_exit() -> None:
+    for run in list(_active):
+        if _uncaught:
+            run.finish("failed", note=f"{type(_uncaught[-1]).__name__}: {_uncaught[-1]}")
+        else:
+            run.finish("completed")
+
+
+_previous_excepthook = sys.excepthook
+_installed = False
+
+
+def _install_handlers() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(_at_exit)
+    sys.excepthook = _excepthook
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def init(experiment: str | None = None, params: Mapping[str, Any] | None = None, *,
+         tags: Mapping[str, Any] | None = None, description: str = "",
+         backends: str | Iterable[str] | None = None, dir: str | os.PathLike | None = None,
+         backend_options: Mapping[str, Mapping[str, Any]] | None = None,
+         snapshot_params: str | os.PathLike | None = "params.yaml") -> Run:
+    """Start a run, or join the sweep trial this process was launched for.
+
+    Inside a sweep (``EXPTRACK_RUN_ID`` set by the executor) the run already exists: this process
+    takes it over, its params are the trial's, and ``run.should_stop()`` asks the sweep's stopper.
+    """
+    run_dir_root = resolve_dir(dir)
+    experiment = experiment or os.environ.get(ENV_EXPERIMENT) or DEFAULT_EXPERIMENT
+    check_name("experiment", experiment)
+    params = dict(params or {})
+    if os.environ.get(PARAMS_ENV):
+        import json
+        params = apply_overrides(params, json.loads(os.environ[PARAMS_ENV]), strict=False)
+    tracker_name, backend_names = split_backends(backends)
+    registry = get_registry()
+    tracker = registry.get("tracker", tracker_name).factory(run_dir_root)
+    sweep_id, trial_id = os.environ.get(ENV_SWEEP_ID), os.environ.get(ENV_TRIAL_ID)
+    run_id = os.environ.get(ENV_RUN_ID)
+    tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
+    if run_id:
+        tracker.set_status(run_id, "running")  # this process now owns the trial's run
+        if params:
+            tracker.log_params(run_id, params)
+        existing = tracker.get_run(run_id)
+        params = existing["params"]
+        experiment = existing["experiment_name"]
+    else:
+        snap = Path(snapshot_params) if snapshot_params else None
+        run_id = tracker.create_run(
+            experiment, params=params, tags=tag_map, description=description,
+            context=run_context.capture(params), sweep_id=sweep_id, trial_id=trial_id,
+            params_snapshot=snap)
+    info = RunInfo(run_id=run_id, experiment=experiment, run_dir=tracker.run_dir(run_id),
+                   params=params, tags=tag_map, description=description, sweep_id=sweep_id,
+                   trial_id=trial_id)
+    factories = {n: registry.get("backend", n).factory for n in backend_names}
+    run = Run(tracker, run_id, info, Fanout(factories, info, dict(backend_options or {})))
+    if sweep_id:
+        from .trial import attach_stopper
+        attach_stopper(run)
+    _active.add(run)
+    _install_handlers()
+    return run
+
+
+__all__ = ["DEFAULT_DIR", "Run", "get_tracker", "init", "resolve_dir", "split_backends"]

@@ -1,0 +1,139 @@
+"""Small file primitives of the local tracker: atomic JSON, append-only history, owner liveness."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import socket
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+from exptrack_core.errors import ExptrackError
+
+HISTORY_HEADER = "step,name,value,timestamp\n"
+
+
+class TornRecordWarning(UserWarning):
+    """A record file ends in a half-written line (the writer was killed mid-write)."""
+
+
+def disk_error(path: Path, exc: OSError) -> ExptrackError:
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return ExptrackError(f"no space left to write {path} ({exc.strerror}); "
+                             "records written before are intact; free space and resume")
+    return ExptrackError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace ``path`` atomically: readers see the old or the new file, never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=False, default=str, allow_nan=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise disk_error(path, exc) from None
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def format_value(value: float) -> str:
+    return repr(float(value)) if math.isfinite(value) else str(value)  # nan, inf, -inf
+
+
+def history_lines(metrics: dict[str, float], step: int | None, timestamp: float) -> str:
+    s = "" if step is None else str(int(step))
+    ts = f"{timestamp:.6f}"
+    return "".join(f"{s},{name},{format_value(v)},{ts}\n" for name, v in metrics.items())
+
+
+def iter_history(path: Path, offset: int = 0) -> Iterator[tuple[int | None, str, float, float]]:
+    """Parse the history from byte ``offset``; a torn or corrupt line is skipped with a warning."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        if offset:
+            f.seek(offset)
+        for lineno, raw in enumerate(f, 1):
+            if not raw.endswith(b"\n"):
+                warnings.warn(f"{path}: ignoring a half-written last line {raw[:60]!r}",
+                              TornRecordWarning, stacklevel=2)
+                return
+            if raw == HISTORY_HEADER.encode():
+                continue
+            try:
+                step_s, name, value_s, ts_s = raw.decode("utf-8").rstrip("\n").rsplit(",", 3)
+                step = int(step_s) if step_s else None
+                yield step, name, float(value_s), float(ts_s)
+            except (ValueError, UnicodeDecodeError):
+                warnings.warn(f"{path}: ignoring corrupt line {raw[:60]!r}", TornRecordWarning,
+                              stacklevel=2)
+
+
+def complete_size(path: Path) -> int:
+    """Bytes of ``path`` up to and including its last newline."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size == 0:
+        return 0
+    with open(path, "rb") as f:
+        back = min(size, 4096)
+        f.seek(size - back)
+        tail = f.read(back)
+    cut = tail.rfind(b"\n")
+    return size - back + cut + 1 if cut >= 0 else 0
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (Linux), to tell a live owner from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_record() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
+
+
+def owner_alive(owner: dict[str, Any] | None) -> bool | None:
+    """True/False when it can be told (same host), None when the owner is on another machine."""
+    if not owner or owner.get("host") != socket.gethostname():
+        return None
+    pid = owner.get("pid")
+    if not isinstance(pid, int):
+        return None
+    if sys.platform.startswith("linux"):
+        start = _process_start(pid)
+        return start is not None and (owner.get("start") in (None, start))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+__all__ = ["HISTORY_HEADER", "TornRecordWarning", "complete_size", "disk_error", "format_value",
+           "history_lines", "iter_history", "owner_alive", "owner_record", "read_json",
+           "write_json"]
