@@ -21,6 +21,7 @@ from .errors import ExptrackError, PluginLoadError, UnknownNameError
 
 ENTRY_POINT_GROUP = "exptrack"
 BUILTIN_DIST = "exptrack"
+BUILTIN_PACKAGE = "exptrack_plugins"
 FAMILIES = {
     "tracker": "register_trackers",
     "backend": "register_backends",
@@ -150,7 +151,7 @@ def build_registry(entry_points: list[md.EntryPoint] | None = None) -> Registry:
             module = ep.load()
             pm.register(module, name=ep.name)
         except Exception as exc:  # a plugin's import may fail in any way
-            if dist == BUILTIN_DIST:
+            if dist == BUILTIN_DIST or ep.value.startswith(BUILTIN_PACKAGE):
                 raise PluginLoadError(f"built-in plugin {ep.name!r} failed to load: {exc!r}") from exc
             b = BrokenPlugin(ep.name, f"{dist} {version}", f"{type(exc).__name__}: {exc}")
             _warn_broken(b)

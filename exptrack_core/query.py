@@ -71,6 +71,8 @@ def parse_filter(text: str) -> list[tuple[str, str, Any]]:
                 f"{', '.join(o for o in _OPS if o != '=')}, e.g. 'val_acc>0.9'")
         name, op, raw = m.groups()
         raw = raw.strip("'\"")
+        if not raw or raw[0] in "<>=!":
+            raise ExptrackError(f"malformed filter {part!r}: the value {raw!r} is not a number or word")
         try:
             value: Any = float(raw)
         except ValueError:
@@ -91,6 +93,9 @@ def apply_filter(df, text: str | None):
         col = df[name]
         if isinstance(value, float):
             col = pd.to_numeric(col, errors="coerce")
+        elif name in df.attrs.get("metrics", []) or op in (">", "<", ">=", "<="):
+            raise ExptrackError(f"malformed filter {text!r}: {name!r} compares with numbers, "
+                                f"got {value!r}")
         else:
             col = col.astype(str)
         mask &= _OPS[op](col, value).fillna(False).astype(bool)
