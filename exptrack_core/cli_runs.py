@@ -150,6 +150,8 @@ def rerun_command(params: dict[str, Any], project_params: Path = Path("params.ya
         except ExptrackError:
             base = {}
     changed = {k: v for k, v in flat.items() if base.get(k, object()) != v} if base else flat
+    if not changed:
+        return "dvc exp run  # params.yaml already holds these values"
     parts = ["dvc", "exp", "run"]
     for k, v in changed.items():
         value = json.dumps(v) if isinstance(v, (list, dict, bool)) or v is None else str(v)
