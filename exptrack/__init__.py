@@ -10,6 +10,7 @@ from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.facade import ExperimentTracker
 from exptrack_core.params import load_params
 from exptrack_core.run import Run, init
+from exptrack_core.sweep_api import grid_search, sweep
 
 __all__ = ["ExperimentTracker", "ExptrackError", "Run", "UnknownNameError", "__version__",
-           "hookimpl", "init", "load_params"]
+           "grid_search", "hookimpl", "init", "load_params", "sweep"]

@@ -115,7 +115,9 @@ def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str] | Mappin
     for key, value, add in items:
         exists = key in known or any(k.startswith(key + ".") for k in known)
         if strict and not add and not exists:
-            close = sorted(k for k in known if k.rsplit(".", 1)[-1] == key.rsplit(".", 1)[-1])
+            import difflib
+
+            close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ExptrackError(
                 f"override {key!r} names a key params.yaml does not have{hint} "
