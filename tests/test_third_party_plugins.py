@@ -308,3 +308,38 @@ def test_exptrack_disable_plugins_blocks_the_jsonl_backend(venv):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("unknown backend 'jsonl'; available:")
     assert not (venv.home / "blocked").exists()  # refused before anything was recorded
+
+
+@pytest.mark.slow
+def test_a_sweep_with_installed_halton_median_stopping_and_jsonl_sink(venv):
+    proc = venv.python("""
+        import json, exptrack
+
+        def objective(params):
+            with exptrack.init(backends="local,jsonl") as run:
+                for step in range(1, 7):
+                    run.log({"loss": (params["x"] - 0.3) ** 2 + 1 / step}, step=step)
+                    if run.should_stop():
+                        break
+
+        result = exptrack.sweep(objective, {
+            "method": "halton", "metric": {"name": "loss", "goal": "minimize"},
+            "early_terminate": {"type": "median", "min_steps": 2, "min_trials": 2},
+            "run_cap": 8, "parameters": {"x": {"min": 0.0, "max": 1.0}}},
+            seed=1, dir="sweep-demo")
+        print(json.dumps({"best_x": result.best_params["x"],
+                          "trials": result.trials[["run_id", "status", "x"]].to_dict("records")}))
+        """)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.splitlines()[-1])
+    trials = out["trials"]
+    assert len({math.floor(t["x"] * 8) for t in trials}) == 8  # one trial per eighth of [0, 1)
+    assert abs(out["best_x"] - 0.3) < 1 / 8  # so one landed next to the optimum, and won
+    statuses = {t["status"] for t in trials}
+    assert statuses == {"completed", "pruned"}, trials
+    for t in trials:
+        events_file = next((venv.home / "sweep-demo").rglob(f"{t['run_id']}/events.jsonl"))
+        events = [json.loads(l) for l in events_file.read_text().splitlines()]
+        steps = [e["step"] for e in events if e["event"] == "metrics"]
+        assert events[-1] == {**events[-1], "event": "finish", "status": t["status"]}
+        assert (len(steps) < 6) == (t["status"] == "pruned")
