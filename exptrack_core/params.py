@@ -127,10 +127,16 @@ def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str] | Mappin
 
 
 def load_params(path: str | os.PathLike = "params.yaml", overrides: Iterable[str] = (),
-                *, from_env: bool = True) -> dict[str, Any]:
-    """params.yaml with the overrides applied, then a sweep trial's params from the environment."""
+                *, from_env: bool = True, keep_sweep: bool = False) -> dict[str, Any]:
+    """params.yaml with the overrides applied, then a sweep trial's params from the environment.
+
+    The ``sweep:`` section describes a search, not a hyperparameter: it is left out unless
+    ``keep_sweep``.
+    """
     p = Path(path)
     params = read_yaml_mapping(p, "params file") if p.exists() else {}
+    if not keep_sweep:
+        params.pop("sweep", None)
     params = apply_overrides(params, list(overrides))
     if from_env and os.environ.get(PARAMS_ENV):
         try:

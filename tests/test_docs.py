@@ -1,0 +1,38 @@
+"""Drift checks: every hook is documented in the README, and the README's commands exist."""
+
+from __future__ import annotations
+
+import inspect
+
+from exptrack_core import hookspecs
+from exptrack_core.cli import build_parser
+
+from .conftest import REPO
+
+
+def _section(title: str) -> str:
+    text = (REPO / "README.md").read_text()
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else None]
+
+
+def test_every_hook_spec_is_documented_in_writing_a_plugin():
+    section = _section("Writing a plugin")
+    hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+             if hasattr(fn, "exptrack_spec")]
+    assert len(hooks) >= 5
+    missing = [h for h in hooks if f"`{h}(register)`" not in section]
+    assert not missing, f"hooks missing from README 'Writing a plugin': {missing}"
+
+
+def test_every_hook_spec_has_a_docstring_contract():
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction):
+        if hasattr(fn, "exptrack_spec"):
+            assert fn.__doc__ and "Args:" in fn.__doc__, name
+
+
+def test_every_cli_command_is_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert [c for c in commands if f"exptrack {c}" not in readme] == []
