@@ -175,12 +175,29 @@ def cmd_best(args) -> int:
               "rerun": rerun_command(run["params"])}
     if run.get("sweep_id"):
         result["sweep_id"] = run["sweep_id"]
+        restore = dvc_restore_command(args.dir, run)
+        if restore:
+            result["restore"] = restore
     if fmt == "json":
         json.dump(result, sys.stdout, indent=1, default=str)
         print()
     else:
         sys.stdout.write(dump_yaml(result))
     return 0
+
+
+def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:
+    """``dvc exp apply NAME`` for a trial that ran as a DVC experiment (``--executor dvc``)."""
+    from .run import resolve_dir
+    from .sweep_store import SweepStore
+
+    try:
+        meta = SweepStore(resolve_dir(dir), run["sweep_id"]).meta()
+    except (OSError, ValueError):
+        return None
+    if (meta.get("settings") or {}).get("executor") != "dvc":
+        return None
+    return f"dvc exp apply {run['sweep_id']}-{run['trial_id']}"
 
 
 def cmd_plot(args) -> int:

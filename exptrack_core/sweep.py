@@ -70,7 +70,8 @@ class SweepRunner:
         self.strategy = strategy or registry.get("strategy", config.method).factory(
             config.space, config.to_dict(), seed)
         self.executor = registry.get("executor", executor).factory(
-            {**(executor_options or {}), "sweep_id": store.id, "experiment": self.experiment})
+            {**(executor_options or {}), "sweep_id": store.id, "experiment": self.experiment,
+             "cwd": cwd or os.getcwd()})
         metric = config.metric
         self.metric = metric.name if metric else None
         self.goal = metric.goal if metric else "maximize"
@@ -148,8 +149,9 @@ class SweepRunner:
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
                ENV_EXPERIMENT: self.experiment, PARAMS_ENV: json.dumps(full, default=str)}
-        if self.backends:
-            env[ENV_BACKENDS] = self.backends
+        # A trial logs where the sweep says, not where the program's own defaults say (several
+        # trials writing the workspace's DVC metrics files at once would clobber each other).
+        env[ENV_BACKENDS] = self.backends or getattr(self.executor, "default_backends", "local")
         launch = TrialLaunch(trial_id, run_id, full, env, self.tracker.run_dir(run_id),
                              cwd=self.cwd, objective=self.objective,
                              name=f"{self.store.id}-{trial_id}")
