@@ -102,9 +102,11 @@ class SweepStore:
         """A controller killed mid-append left half a line: close it so the next event stands alone."""
         path = self.dir / "trials.jsonl"
         with open(path, "rb+") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell() and (f.seek(-1, os.SEEK_END) or f.read(1) != b"\n"):
-                f.write(b"\n")
+            end = f.seek(0, os.SEEK_END)
+            if end:
+                f.seek(end - 1)
+                if f.read(1) != b"\n":  # now at the end: the newline is appended, nothing overwritten
+                    f.write(b"\n")
 
     def release(self) -> None:
         if self._lock_fd is not None:
