@@ -57,11 +57,32 @@ class _OpenRun:
     def __init__(self, run_dir: Path):
         self.dir = run_dir
         self.history_path = run_dir / "metrics.csv"
-        self.history = open(self.history_path, "a", encoding="utf-8", buffering=1 << 16)
+        self.history = self._open()
         self.summary: dict[str, dict[str, Any]] = {}
         self.bytes = complete_size(self.history_path)
+        size = self.history_path.stat().st_size
+        if self.bytes < size:  # a writer killed mid-line: end its half line so ours stand alone
+            self.history.write("\n")
+            self.history.flush()
+            self.bytes = size + 1
         self.summary_written = 0.0
         self.lock = threading.Lock()
+
+    def _open(self):
+        return open(self.history_path, "a", encoding="utf-8", buffering=1 << 16)
+
+    def discard_failed_write(self) -> None:
+        """After a failed write (disk full): forget what is still buffered and cut the partial
+        line it left, so the history ends at the last whole record and the run can still finish."""
+        try:
+            self.history.close()  # closes even when its final flush fails again
+        except OSError:
+            pass
+        try:
+            os.truncate(self.history_path, self.bytes)
+        except OSError:
+            pass  # the reader skips a torn last line anyway
+        self.history = self._open()
 
 
 class LocalTracker:
@@ -134,6 +155,7 @@ class LocalTracker:
                 w.history.write(text)
                 w.history.flush()  # one write(2) per call: a SIGKILL loses only the call in flight
             except OSError as exc:
+                w.discard_failed_write()
                 raise disk_error(w.history_path, exc) from None
             w.bytes += len(text.encode("utf-8"))
             for name, value in metrics.items():
