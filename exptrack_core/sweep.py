@@ -23,7 +23,8 @@ from .plugins import get_registry
 from .run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
                   get_tracker)
 from .sweep_store import ENDED, SweepStore, TrialRecord
-from .trial import build_stopper
+from .trial import CurveReader, build_stopper
+from .wandb_agent import WandbFollower, agent_env
 
 POLL_S = 0.05
 
@@ -87,6 +88,11 @@ class SweepRunner:
         self.rerun: list[dict[str, Any]] = []
         self.failures_in_a_row = 0
         self.message = ""
+        self.followers: dict[str, Any] = {}   # W&B-only trials whose offline files we follow
+        self.pruning: set[str] = set()
+        self._followed_at = 0.0
+        self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
+        self._curves = CurveReader(self.tracker, self.metric) if self._stopper else None
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def history(self) -> list[dict[str, Any]]:
@@ -158,6 +164,10 @@ class SweepRunner:
         if self.objective is None:
             from .macros import expand_command
 
+            # what `wandb agent` would hand a W&B training script, kept offline in the run dir
+            env.update(agent_env(launch.run_dir, run_id, self.store.id, full))
+            self.followers[trial_id] = WandbFollower(self.tracker, run_id, launch.run_dir)
+
             cmd = expand_command(full, self.config.command, program=self.config.program,
                                  environ={**os.environ, **env}, json_dir=launch.run_dir)
             launch.argv = cmd.argv
@@ -174,6 +184,9 @@ class SweepRunner:
             except OSError:
                 pass
         t = self.trials[done.trial.trial_id]
+        follower = self.followers.pop(t.trial_id, None)
+        if follower is not None:
+            follower.finish()
         self.tracker.close(t.run_id)
         run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
         status = run.get("status")
@@ -181,7 +194,11 @@ class SweepRunner:
         if self.objective is not None and done.returncode == 0 and done.result is not None:
             _log_objective_result(self.tracker, t.run_id, done.result, self.metric)
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        if status not in ENDED and status != "killed":
+        if t.trial_id in self.pruning and status not in ENDED:
+            self.pruning.discard(t.trial_id)
+            status, note = "pruned", "stopped early by the sweep's stopper"
+            self.tracker.set_status(t.run_id, status, note=note)
+        elif status not in ENDED and status != "killed":
             if done.returncode == 0:
                 status = "completed"
             elif done.returncode in (-15, 143, 130, -2, -9, 137):
@@ -238,9 +255,23 @@ class SweepRunner:
             out[t.status] = out.get(t.status, 0) + 1
         return out
 
+    def _follow(self) -> None:
+        """Import W&B-only trials' new history; prune them when the stopper says so."""
+        now = time.time()
+        if not self.followers or now - self._followed_at < 0.25:
+            return
+        self._followed_at = now
+        for trial_id, follower in list(self.followers.items()):
+            if follower.poll() and self._stopper is not None and trial_id not in self.pruning:
+                runs = {t.trial_id: t.run_id for t in self.trials.values()}
+                if self._stopper.should_stop(trial_id, self._curves.read(runs)):
+                    self.pruning.add(trial_id)
+                    self.executor.terminate(trial_id)
+
     def _loop(self) -> str:
         exhausted = False
         while True:
+            self._follow()
             for done in self.executor.poll():
                 self._settle(done)
             if self.failures_in_a_row >= self.max_failures:

@@ -50,7 +50,9 @@ def with_overrides(config: SweepConfig, *, method: str | None = None, metric: st
         if isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1:
             raise ExptrackError(f"invalid --trials {run_cap!r}: expected a positive integer")
         data["run_cap"] = run_cap
-    return SweepConfig.parse(data, **kwargs)
+    new = SweepConfig.parse(data, **kwargs)
+    new.ignored = list(dict.fromkeys(config.ignored + new.ignored))  # to_dict() drops them
+    return new
 
 
 def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, Any]:
@@ -64,6 +66,13 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
     keys = [o.split("=", 1)[0].lstrip("+").strip() for o in overrides]
     return {k: v for k, v in applied.items() if any(k == key or k.startswith(key + ".") for key in keys)
             or k not in before}
+
+
+def check_settings(*, workers: Any = 1, max_failures: Any = 3) -> None:
+    """The numbers a user gives a sweep, checked before its record is created."""
+    for flag, value in (("--workers", workers), ("--max-failures", max_failures)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ExptrackError(f"invalid {flag} {value!r}: expected a positive integer")
 
 
 def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
@@ -90,8 +99,7 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: str = "local", 
             backends: str | None = None, seed: int | None = None, max_failures: int = 3,
             objective: Callable | None = None, progress: bool = True,
             cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
-    if isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 1:
-        raise ExptrackError(f"invalid --max-failures {max_failures!r}: expected a positive integer")
+    check_settings(workers=workers, max_failures=max_failures)
     get_registry().get("executor", executor)  # unknown names fail before anything starts
     meta = store.meta()
     view = None
@@ -158,5 +166,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "config_from_params", "execute", "fixed_params", "reopen", "result_of",
-           "start", "suggestions", "trials_frame", "with_overrides"]
+__all__ = ["SweepResult", "check_settings", "config_from_params", "execute", "fixed_params",
+           "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

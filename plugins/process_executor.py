@@ -95,6 +95,12 @@ class ProcessExecutor:
             done.append(TrialExit(trial, code, error))
         return done
 
+    def terminate(self, trial_id: str) -> None:
+        """Ask one trial to stop (SIGTERM), e.g. when the sweep's stopper prunes it."""
+        entry = self._running.get(trial_id)
+        if entry is not None and entry[1].poll() is None:
+            entry[1].send_signal(signal.SIGTERM)
+
     def cancel_all(self, grace: float = 10.0) -> list[TrialExit]:
         """SIGTERM every trial (each marks its run killed), SIGKILL what is left after ``grace``."""
         for _, proc, _ in self._running.values():
