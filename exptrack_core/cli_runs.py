@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ExptrackError, UnknownNameError
+from .names import check_name
 from .output import check_format, dump_yaml, fmt_cell, render_frame, render_table
 from .params import flatten, unflatten
 from .query import (META_COLUMNS, apply_filter, best_row, check_mode, runs_frame, sort_best_first,
@@ -30,6 +31,8 @@ def load_runs(args) -> list[dict[str, Any]]:
         raise ExptrackError(f"{str(root)!r} is not a directory")
     errors: list[str] = []
     experiment = getattr(args, "experiment", None)
+    if experiment:
+        check_name("experiment", experiment)  # before it is used as a path
     if experiment and not (root / experiment).is_dir():
         names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
         raise UnknownNameError("experiment", experiment, names)

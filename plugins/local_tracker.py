@@ -216,7 +216,7 @@ class LocalTracker:
         d = self._dirs.get(run_id)
         if d is not None:
             return d
-        if isinstance(run_id, str) and run_id and "/" not in run_id and ".." not in run_id:
+        if _plain_name(run_id):
             for candidate in self.root.glob(f"*/{run_id}"):
                 if (candidate / "meta.json").is_file():
                     self._dirs[run_id] = candidate
@@ -295,6 +295,15 @@ class LocalTracker:
                     errors.append(f"{run_dir}: {type(exc).__name__}: {exc}")
         runs.sort(key=lambda r: (r.get("created_at") or "", r.get("run_id") or ""))
         return runs
+
+
+def _plain_name(name: object) -> bool:
+    """Safe to look up as one path component (no '/', '..', NUL, not over 255 bytes)."""
+    try:
+        check_name("run id", name)
+    except ExptrackError:
+        return False
+    return True
 
 
 def _age(path: Path) -> float:
