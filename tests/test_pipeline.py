@@ -222,3 +222,93 @@ def test_an_unknown_model_name_says_what_exists(name, message):
 
     with pytest.raises(ExptrackError, match=message):
         build_model({"name": name}, 1, 10)
+
+
+@pytest.mark.slow
+def test_the_other_training_options_run_together(project):
+    set_params(project, **{
+        "train.epochs": 2, "train.optimizer": "sgd", "train.lr": 0.05, "train.scheduler": "onecycle",
+        "train.warmup_epochs": 1, "train.loss": "focal", "train.class_weights": "balanced",
+        "train.label_smoothing": 0.1, "train.mixup_alpha": 0.2, "train.grad_clip": 0.5,
+        "train.monitor": "val_loss"})
+    ok(stage("train", project))
+    rates = [float(v) for _, v in curves(project)["lr"]]
+    assert rates[0] < 0.05 / 5  # onecycle starts low and warms up towards train.lr
+    latest = json.loads((project / "metrics/train.json").read_text())
+    assert latest["val_acc"] > 0.3 and "best_val_loss" in latest
+
+
+def schedule_rates(**cfg) -> list[float]:
+    """The learning rate at the start of every batch, for 4 epochs of 10 batches."""
+    import torch
+
+    from stages.schedules import LrSchedule, build_optimizer
+
+    cfg = {"epochs": 4, "lr": 0.1, "weight_decay": 0.0, "warmup_epochs": 1, **cfg}
+    model = torch.nn.Linear(2, 2)
+    optimizer = build_optimizer(cfg, model)
+    schedule = LrSchedule(cfg, optimizer, steps_per_epoch=10, maximize=True)
+    rates = []
+    for epoch in range(4):
+        for _ in range(10):
+            rates.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.after_batch()
+        schedule.after_epoch(0.5)  # a validation metric that never improves
+    return rates
+
+
+def test_schedules_warm_up_then_follow_their_shape():
+    cosine = schedule_rates(scheduler="cosine")
+    assert cosine[0] < cosine[5] < cosine[9] < 0.1 and max(cosine) == pytest.approx(0.1)
+    assert cosine[10] > cosine[20] > cosine[30] > cosine[39] > 0
+    step = schedule_rates(scheduler="step", step_size=1, gamma=0.5)
+    assert step[10:40:10] == pytest.approx([0.1, 0.05, 0.025])
+    plateau = schedule_rates(scheduler="plateau", gamma=0.5, plateau_patience=0)
+    # epoch 1 sets the best; each later epoch without improvement halves the rate
+    assert plateau[10:40:10] == pytest.approx([0.1, 0.05, 0.025])
+    onecycle = schedule_rates(scheduler="onecycle")
+    assert onecycle.index(max(onecycle)) in (9, 10) and onecycle[-1] < 0.001
+    assert schedule_rates(scheduler="none", warmup_epochs=0) == [0.1] * 40
+
+
+def test_a_resumed_schedule_continues_where_it_stopped():
+    import torch
+
+    from stages.schedules import LrSchedule, build_optimizer
+
+    cfg = {"epochs": 4, "lr": 0.1, "weight_decay": 0.0, "warmup_epochs": 1, "scheduler": "cosine"}
+    optimizer = build_optimizer(cfg, torch.nn.Linear(2, 2))
+    resumed = LrSchedule(cfg, optimizer, 10, maximize=True)
+    resumed.load_state_dict({"steps": 25, "plateau": None})
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(schedule_rates(scheduler="cosine")[25])
+
+
+def test_focal_loss_class_weights_and_mixup():
+    import numpy as np
+    import torch
+
+    from exptrack import ExptrackError
+    from stages.losses import Objective, class_weights, mixup
+
+    logits, target = torch.tensor([[4.0, 0.0], [0.0, 0.5]]), torch.tensor([0, 0])
+    ce = Objective({"loss": "cross_entropy"}, None, "cpu")(logits, target)
+    assert Objective({"loss": "focal", "focal_gamma": 0.0}, None, "cpu")(logits, target) == \
+        pytest.approx(float(ce))
+    focal = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    focal = (focal * (1 - (-focal).exp()) ** 2).mean()
+    assert Objective({"loss": "focal"}, None, "cpu")(logits, target) == pytest.approx(float(focal))
+
+    weights = class_weights("balanced", np.array([0, 0, 0, 1]), 2)
+    assert weights.tolist() == pytest.approx([4 / 6, 4 / 2])  # the rare class counts more
+    with pytest.raises(ExptrackError, match="train.class_weights has 3 entries; expected 2"):
+        class_weights([1, 2, 3], np.array([0, 1]), 2)
+    with pytest.raises(ExptrackError, match="invalid train.loss 'hinge'"):
+        Objective({"loss": "hinge"}, None, "cpu")
+
+    torch.manual_seed(0)
+    x, y = torch.arange(4.0).view(4, 1), torch.tensor([0, 1, 2, 3])
+    mixed, y_a, y_b, lam = mixup(x, y, alpha=0.4)
+    assert 0 < lam < 1 and torch.equal(y_a, y)
+    assert torch.allclose(mixed, lam * x + (1 - lam) * x[y_b])
+    assert mixup(x, y, alpha=0.0)[3] == 1.0
