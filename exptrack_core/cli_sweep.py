@@ -104,6 +104,7 @@ def cmd_sweep(args) -> int:
         from .plugins import get_registry
 
         get_registry().get("executor", executor)
+        api.check_settings(workers=args.workers, max_failures=args.max_failures)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
                                     "workers": args.workers},
@@ -195,6 +196,7 @@ def cmd_promote(args) -> int:
     fixed = api.fixed_params(args.set, args.params)
     points = [{**t.params, **fixed} for t in ranked[: args.top]]
     promoted = api.with_overrides(config, method="grid", run_cap=len(points), allow_large=True)
+    api.check_settings(workers=args.workers, max_failures=args.max_failures)
     store = api.start(promoted, dir=args.dir, experiment=meta.get("experiment"),
                       fixed={}, settings={"promoted_from": args.sweep_id, "points": points},
                       argv=sys.argv)

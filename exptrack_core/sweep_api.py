@@ -51,6 +51,7 @@ def sweep(objective_or_program: Callable[[dict], Any] | str, config: Mapping[str
         cfg = SweepConfig.parse(data, allow_large=allow_large)
     else:
         raise ExptrackError(f"expected a function or a program path, got {objective_or_program!r}")
+    api.check_settings(workers=workers, max_failures=max_failures)
     store = api.start(cfg, dir=dir, experiment=experiment, fixed=dict(fixed or {}),
                       settings={"backends": backends, "seed": seed, "executor": executor})
     outcome = api.execute(store, cfg, executor=executor, workers=workers, backends=backends,
