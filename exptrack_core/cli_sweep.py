@@ -13,6 +13,7 @@ from .errors import ExptrackError
 from .output import dump_yaml, fmt_cell, render_table
 from .params import unflatten
 from .sweep_config import SweepConfig
+from .sweep import better
 from .sweep_store import SweepStore, list_sweeps
 from . import sweeps as api
 
@@ -157,9 +158,8 @@ def sweep_rows(dir: Any) -> list[dict[str, Any]]:
         best = None
         for t in meta["trials"]:
             counts[t.status] = counts.get(t.status, 0) + 1
-            if t.status in ("completed", "pruned") and t.value is not None:
-                if best is None or (t.value > best if goal == "maximize" else t.value < best):
-                    best = t.value
+            if t.status in ("completed", "pruned") and better(t.value, best, goal):
+                best = t.value  # NaN and inf are never better
         rows.append({"sweep_id": meta["sweep_id"], "name": meta.get("name"),
                      "method": config.get("method"), "status": status, "trials": counts,
                      "metric": metric.get("name"), "best": best})
@@ -189,7 +189,7 @@ def cmd_promote(args) -> int:
     if isinstance(args.top, bool) or args.top < 1:
         raise ExptrackError(f"invalid --top {args.top!r}: expected a positive integer")
     ranked = [t for t in source.trials().values() if t.status in ("completed", "pruned")
-              and t.value is not None]
+              and better(t.value, None, metric.goal)]  # finite values only
     ranked.sort(key=lambda t: t.value, reverse=(metric.goal == "maximize"))
     if not ranked:
         raise ExptrackError(f"sweep {args.sweep_id} has no finished trial with {metric.name}")
