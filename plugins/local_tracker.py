@@ -172,10 +172,14 @@ class LocalTracker:
         src = Path(path)
         if not src.exists():
             raise ExptrackError(f"artifact {str(src)!r} does not exist")
-        dest = self.run_dir(run_id) / "artifacts" / name
-        if dest.is_symlink():
-            dest.unlink()  # never write through a link planted in the run directory
+        artifacts = self.run_dir(run_id) / "artifacts"
+        if artifacts.is_symlink():
+            raise ExptrackError(f"{artifacts} is a link, not the run's own directory; refusing to "
+                                "write an artifact through it (replace it with a directory)")
+        dest = artifacts / name
         try:
+            artifacts.mkdir(exist_ok=True)
+            _unlink_planted_links(dest)  # never write through a link planted in the run directory
             if src.is_dir():
                 shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True)
             else:
@@ -295,6 +299,17 @@ class LocalTracker:
                     errors.append(f"{run_dir}: {type(exc).__name__}: {exc}")
         runs.sort(key=lambda r: (r.get("created_at") or "", r.get("run_id") or ""))
         return runs
+
+
+def _unlink_planted_links(dest: Path) -> None:
+    """Remove every link at or under ``dest``, where an artifact is about to be copied."""
+    if dest.is_symlink():
+        dest.unlink()
+        return
+    for root, dirs, files in os.walk(dest):  # never descends into a linked directory
+        for name in dirs + files:
+            if os.path.islink(os.path.join(root, name)):
+                os.unlink(os.path.join(root, name))
 
 
 def _plain_name(name: object) -> bool:
