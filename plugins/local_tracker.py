@@ -281,7 +281,12 @@ class LocalTracker:
         return out
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return self.read_run(self.run_dir(run_id), history=True)
+        run_dir = self.run_dir(run_id)
+        try:
+            return self.read_run(run_dir, history=True)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise ExptrackError(f"run {run_dir.name} is unreadable ({run_dir}: {type(exc).__name__}: "
+                                f"{exc}); fix or remove its directory, other runs are unaffected") from None
 
     def list_runs(self, experiment: str | None = None, *, errors: list[str] | None = None
                   ) -> list[dict[str, Any]]:
