@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ExptrackError, UnknownNameError
+from .secrets import redact_argv
 
 SWEEPS_DIR = "_sweeps"
 ENDED = ("completed", "pruned", "failed")  # never re-run; "killed" trials are re-run on resume
@@ -70,7 +71,7 @@ class SweepStore:
         store = cls(root, sweep_id)
         store.write_meta({"sweep_id": sweep_id, "name": name, "experiment": experiment,
                           "status": "running", "created_at": time.time(), "finished_at": None,
-                          "config": config, "command": argv or []})
+                          "config": config, "command": redact_argv(argv or [])})
         (store.dir / "trials.jsonl").touch()
         return store
 
