@@ -16,6 +16,7 @@ W&B artifacts; default false).
 
 from __future__ import annotations
 
+import atexit
 import copy
 import netrc
 import os
@@ -37,6 +38,7 @@ DEFAULT_PROJECT = "exptrack"
 MAX_TAG = 64  # W&B refuses longer tags
 FINISH_TIMEOUT_S = 30.0
 _offline_told = threading.Event()
+_exit_hooks_done = threading.Event()
 
 
 def has_credentials() -> bool:
@@ -78,6 +80,41 @@ def _tell_offline(sync_dir: str, mode: str) -> None:
           "(each run's files are in its own wandb/offline-run-* directory)", file=sys.stderr)
 
 
+def _finish_exptrack_runs() -> None:
+    from exptrack_core import run as core_run
+
+    finish_active = getattr(core_run, "_at_exit", None)
+    if finish_active is not None:
+        finish_active()
+
+
+def _get_along_with_wandb_exit_hooks() -> None:
+    """wandb's first ``init`` in a process (i) registers an atexit teardown of its service, which
+    would run before exptrack's own atexit finish (atexit is last in, first out) and leave the
+    W&B run to be finished over a closed connection, and (ii) wraps ``sys.excepthook`` to print
+    the traceback before calling the previous hook, so a crash printed it twice. Registered once,
+    after wandb's: finish exptrack's runs (with the status the crash gives them) first; and let
+    wandb record the exit code while the previous hook alone prints."""
+    if _exit_hooks_done.is_set():
+        return
+    _exit_hooks_done.set()
+    try:
+        atexit.register(_finish_exptrack_runs)
+    except RuntimeError:  # the interpreter is already exiting: exptrack's own atexit finishes us
+        pass
+    owner = getattr(sys.excepthook, "__self__", None)
+    previous = getattr(owner, "_orig_excepthook", None)
+    if type(owner).__name__ != "ExitHooks" or previous is None:
+        return
+
+    def excepthook(exc_type, exc, tb):
+        owner.exit_code = 255 if issubclass(exc_type, KeyboardInterrupt) else 1
+        owner.exception = exc
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+
+
 class WandbBackend:
     def __init__(self, run: RunInfo, options: Mapping[str, Any] | None = None):
         opts = check_options("wandb", options, OPTIONS)
@@ -102,6 +139,7 @@ class WandbBackend:
             dir=str(root) if root is not None else None, mode=mode,
             reinit="create_new",  # never finish a run the training script opened itself
             settings=wandb.Settings(silent=True, console="off"))
+        _get_along_with_wandb_exit_hooks()
         if self.run.offline:
             _tell_offline(self.run.settings.sync_dir, mode)
 

@@ -108,7 +108,8 @@ def test_two_runs_in_one_process_each_finish_and_the_offline_notice_is_said_once
             with exptrack.init(experiment="digits", params={"lr": lr}, backends="local,wandb") as run:
                 run.log({"loss": lr}, step=0)
     """)
-    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_MODE", "WANDB_API_KEY")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_SERVICE")}
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120, env={**env, "NETRC": str(tmp_path / "none")})
     assert proc.returncode == 0, proc.stderr
@@ -117,3 +118,24 @@ def test_two_runs_in_one_process_each_finish_and_the_offline_notice_is_said_once
     runs = [read_run(f) for f in files]
     assert sorted(r.config["lr"] for r in runs) == [0.01, 0.1]
     assert [r.exit_code for r in runs] == [0, 0]
+
+
+def test_a_crashing_script_prints_its_traceback_once_and_its_wandb_run_ends_failed(tmp_path):
+    script = textwrap.dedent("""
+        import time
+        import exptrack
+        run = exptrack.init(experiment="digits", backends="local,wandb")
+        run.log({"loss": 0.5}, step=0)
+        while "wandb" not in run._fanout._backends:  # W&B starts on the background thread
+            time.sleep(0.05)
+        raise ValueError("boom")
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.count("Traceback") == 1 and "ValueError: boom" in proc.stderr
+    assert "failed in finish" not in proc.stderr  # finished before wandb tore its service down
+    wb = read_run(find_run_files(tmp_path / "experiments")[0])
+    assert wb.exit_code == 1 and wb.summary["exptrack_status"] == "failed"
+    assert [row["loss"] for row in wb.history] == [0.5]

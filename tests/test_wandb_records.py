@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -10,8 +13,6 @@ import pytest
 from exptrack import ExptrackError
 from exptrack_core.wandb_records import (WandbRunFile, find_run_files, iter_raw_records,
                                          read_records, read_run)
-
-from .conftest import run_python
 
 W_AND_B_SCRIPT = textwrap.dedent("""
     import wandb
@@ -33,7 +34,11 @@ W_AND_B_SCRIPT = textwrap.dedent("""
 def wandb_file(tmp_path_factory):
     """The run file of a real W&B script, written offline by the real wandb library."""
     where = tmp_path_factory.mktemp("wandb_script")
-    proc = run_python(W_AND_B_SCRIPT, where, env={"WANDB_MODE": "offline"})
+    # its own wandb service: one inherited from this process (WANDB_SERVICE, set when a test here
+    # used wandb) would resolve the script's relative dir against this process's cwd
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    proc = subprocess.run([sys.executable, "-c", W_AND_B_SCRIPT], cwd=where, timeout=120,
+                          env={**env, "WANDB_MODE": "offline"}, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     files = find_run_files(where / "out")
     assert len(files) == 1
