@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
+from exptrack_core.errors import ExptrackError
 from exptrack_core.interfaces import RunInfo
 
 from .backend_options import check_options
@@ -53,9 +54,15 @@ def has_credentials() -> bool:
     return bool(entry and entry[2])
 
 
-def run_mode(options: Mapping[str, Any]) -> str:
-    return options.get("mode") or os.environ.get("WANDB_MODE") or (
-        "online" if has_credentials() else "offline")
+def run_mode(options: Mapping[str, Any]) -> tuple[str, str]:
+    """The W&B mode and what chose it."""
+    if options.get("mode"):
+        return options["mode"], f"mode {options['mode']!r} in the wandb backend options"
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"], f"WANDB_MODE={os.environ['WANDB_MODE']}"
+    if has_credentials():
+        return "online", "a W&B API key is configured"
+    return "offline", "no W&B API key found"
 
 
 def tag_list(tags: Mapping[str, str]) -> list[str]:
@@ -70,12 +77,10 @@ def merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
             into[k] = copy.deepcopy(v)
 
 
-def _tell_offline(sync_dir: str, mode: str) -> None:
+def _tell_offline(sync_dir: str, why: str) -> None:
     if _offline_told.is_set():
         return
     _offline_told.set()
-    why = "WANDB_MODE=offline" if mode in ("offline", "dryrun") and os.environ.get(
-        "WANDB_MODE") else "no W&B API key found"
     print(f"exptrack: W&B runs offline ({why}); upload a run later with `wandb sync {sync_dir}` "
           "(each run's files are in its own wandb/offline-run-* directory)", file=sys.stderr)
 
@@ -124,7 +129,12 @@ class WandbBackend:
         self._params: dict[str, Any] = copy.deepcopy(dict(run.params))
         self._last_step: int | None = None
         self._warned_step = False
-        mode = run_mode(opts)
+        mode, why = run_mode(opts)
+        if mode in ("online", "run", "shared") and not has_credentials():
+            # wandb would ask for a key on a terminal and fail without one: refuse here instead
+            raise ExptrackError(
+                f"W&B mode {mode!r} needs an API key: run `wandb login` or set WANDB_API_KEY, "
+                "or use mode 'offline' and `wandb sync` later")
         root = opts.get("dir") or (None if os.environ.get("WANDB_DIR") else run.run_dir)
         if root is not None:
             # absolute: wandb-core, which may be shared with a parent process (WANDB_SERVICE),
@@ -141,7 +151,7 @@ class WandbBackend:
             settings=wandb.Settings(silent=True, console="off"))
         _get_along_with_wandb_exit_hooks()
         if self.run.offline:
-            _tell_offline(self.run.settings.sync_dir, mode)
+            _tell_offline(self.run.settings.sync_dir, why)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         merge(self._params, params)

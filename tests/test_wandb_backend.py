@@ -139,3 +139,12 @@ def test_a_crashing_script_prints_its_traceback_once_and_its_wandb_run_ends_fail
     wb = read_run(find_run_files(tmp_path / "experiments")[0])
     assert wb.exit_code == 1 and wb.summary["exptrack_status"] == "failed"
     assert [row["loss"] for row in wb.history] == [0.5]
+
+
+def test_online_mode_without_an_api_key_is_refused_instead_of_prompting(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    info = RunInfo(run_id="r1", experiment="digits", run_dir=tmp_path / "r1")
+    with pytest.raises(ExptrackError, match=r"mode 'online' needs an API key.*wandb login"):
+        WandbBackend(info, {"mode": "online"})
+    assert not (tmp_path / "r1").exists()
