@@ -98,7 +98,7 @@ def prepare(cfg: Mapping[str, Any], out: Path) -> dict[str, int]:
     if source == "digits":
         x, y, classes = load_digits_images(size)
     else:
-        channels = int(cfg.get("channels", 3))
+        channels = int(cfg["channels"])
         if channels not in (1, 3):
             raise ExptrackError(f"invalid data.channels {channels!r}; expected 1 or 3")
         x, y, classes = load_image_folder(Path(str(source)), size, channels)

@@ -28,9 +28,9 @@ def main(params: dict) -> None:
     from stages.losses import Objective
     from stages.models import build_model
 
-    cfg = section(params, "evaluate", ("batch_size", "checkpoint"))
+    cfg = section(params, "evaluate", ("checkpoint", "batch_size", "device", "amp"))
     which = choice(cfg["checkpoint"], "evaluate.checkpoint", ("best", "last"))
-    device = pick_device(cfg.get("device", "auto"))
+    device = pick_device(cfg["device"])
     state = checkpoints.load(CHECKPOINTS / f"{which}.pt")
     data = Prepared(PREPARED)
     if data.classes != state["classes"] or data.input_shape != tuple(state["input_shape"]):
@@ -41,8 +41,7 @@ def main(params: dict) -> None:
     model.load_state_dict(state["model"])
     model = prepare_model(model, device)
     loader = data.loader("test", cfg["batch_size"], shuffle=False, device=device)
-    loss, pred, true = predict(model, loader, Objective({}, None, device), device,
-                               bool(cfg.get("amp", True)))
+    loss, pred, true = predict(model, loader, Objective(device=device), device, bool(cfg["amp"]))
     scores = classification_scores(pred, true)
     metrics = {"test_loss": loss, "test_acc": scores["acc"], "test_f1": scores["f1"],
                "checkpoint_epoch": int(state["epoch"])}

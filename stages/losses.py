@@ -29,17 +29,23 @@ def class_weights(spec: Any, labels, num_classes: int):
 
 
 class Objective:
-    """``objective(logits, target)`` -> mean loss, with the configured weighting and smoothing."""
+    """``objective(logits, target)`` -> mean loss; plain cross-entropy unless told otherwise."""
 
-    def __init__(self, cfg: Mapping[str, Any], weight, device):
-        self.kind = cfg.get("loss", "cross_entropy")
-        if self.kind not in LOSSES:
-            raise ExptrackError(f"invalid train.loss {self.kind!r}; expected one of {', '.join(LOSSES)}")
-        self.smoothing = float(cfg.get("label_smoothing", 0.0))
-        if not 0 <= self.smoothing < 1:
-            raise ExptrackError(f"invalid train.label_smoothing {self.smoothing!r}; expected 0 <= x < 1")
-        self.gamma = float(cfg.get("focal_gamma", 2.0))
+    def __init__(self, kind: str = "cross_entropy", *, smoothing: float = 0.0,
+                 focal_gamma: float = 0.0, weight=None, device="cpu"):
+        if kind not in LOSSES:
+            raise ExptrackError(f"invalid train.loss {kind!r}; expected one of {', '.join(LOSSES)}")
+        if not 0 <= smoothing < 1:
+            raise ExptrackError(f"invalid train.label_smoothing {smoothing!r}; expected 0 <= x < 1")
+        self.kind, self.smoothing, self.gamma = kind, float(smoothing), float(focal_gamma)
         self.weight = weight.to(device) if weight is not None else None
+
+    @classmethod
+    def from_params(cls, cfg: Mapping[str, Any], labels, num_classes: int, device) -> "Objective":
+        """The training objective the ``train`` section describes."""
+        return cls(cfg["loss"], smoothing=float(cfg["label_smoothing"]),
+                   focal_gamma=float(cfg["focal_gamma"]),
+                   weight=class_weights(cfg["class_weights"], labels, num_classes), device=device)
 
     def __call__(self, logits, target):
         import torch.nn.functional as F

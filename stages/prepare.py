@@ -17,7 +17,8 @@ from stages.common import PREPARED, section, stage_main  # noqa: E402
 def main(params: dict) -> None:
     from stages.data import prepare
 
-    cfg = section(params, "data", ("source", "image_size", "val_fraction", "test_fraction", "seed"))
+    cfg = section(params, "data", ("source", "image_size", "channels", "val_fraction", "test_fraction",
+                                   "seed"))
     sizes = prepare(cfg, PREPARED)
     print(f"prepared {cfg['source']}: " + ", ".join(f"{k} {v}" for k, v in sizes.items())
           + f" -> {PREPARED}")

@@ -18,7 +18,7 @@ SCHEDULERS = ("none", "step", "plateau", "cosine", "onecycle")
 def build_optimizer(cfg: Mapping[str, Any], model):
     import torch
 
-    name, lr, wd = cfg.get("optimizer", "adamw"), float(cfg["lr"]), float(cfg["weight_decay"])
+    name, lr, wd = cfg["optimizer"], float(cfg["lr"]), float(cfg["weight_decay"])
     if lr <= 0 or wd < 0:
         raise ExptrackError(f"invalid train.lr {lr!r} / train.weight_decay {wd!r}; expected lr > 0 "
                             "and weight_decay >= 0")
@@ -29,7 +29,7 @@ def build_optimizer(cfg: Mapping[str, Any], model):
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr)
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=float(cfg.get("momentum", 0.9)), nesterov=True)
+        return torch.optim.SGD(groups, lr=lr, momentum=float(cfg["momentum"]), nesterov=True)
     raise ExptrackError(f"invalid train.optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
 
 
@@ -39,16 +39,16 @@ class LrSchedule:
     def __init__(self, cfg: Mapping[str, Any], optimizer, steps_per_epoch: int, maximize: bool):
         import torch.optim.lr_scheduler as sched
 
-        self.kind = cfg.get("scheduler", "cosine")
+        self.kind = cfg["scheduler"]
         if self.kind not in SCHEDULERS:
             raise ExptrackError(f"invalid train.scheduler {self.kind!r}; expected one of "
                                 f"{', '.join(SCHEDULERS)}")
-        epochs, warmup = int(cfg["epochs"]), float(cfg.get("warmup_epochs", 0))
+        epochs, warmup = int(cfg["epochs"]), float(cfg["warmup_epochs"])
         if warmup < 0:
             raise ExptrackError(f"invalid train.warmup_epochs {warmup!r}; expected >= 0")
         self.warmup_steps = int(warmup * steps_per_epoch)
         total = max(epochs * steps_per_epoch, 1)
-        step_size, gamma = int(cfg.get("step_size", 10)), float(cfg.get("gamma", 0.1))
+        step_size, gamma = int(cfg["step_size"]), float(cfg["gamma"])
         self.plateau, self.steps = None, 0
         if self.kind == "onecycle":
             self.batch = sched.OneCycleLR(
@@ -72,7 +72,7 @@ class LrSchedule:
         if self.kind == "plateau":
             self.plateau = sched.ReduceLROnPlateau(
                 optimizer, mode="max" if maximize else "min", factor=gamma,
-                patience=int(cfg.get("plateau_patience", 2)))
+                patience=int(cfg["plateau_patience"]))
 
     def after_batch(self) -> None:
         self.steps += 1

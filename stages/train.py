@@ -20,8 +20,10 @@ if __package__ in (None, ""):  # run as a script: make ``stages`` importable fro
 
 from stages.common import CHECKPOINTS, PREPARED, choice, section, stage_main  # noqa: E402
 
-REQUIRED = ("epochs", "batch_size", "lr", "weight_decay", "seed", "optimizer", "scheduler",
-            "grad_clip", "label_smoothing", "mixup_alpha", "patience", "amp")
+REQUIRED = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "scheduler",
+            "warmup_epochs", "step_size", "gamma", "plateau_patience", "grad_clip",
+            "label_smoothing", "loss", "focal_gamma", "class_weights", "mixup_alpha", "monitor",
+            "patience", "seed", "amp", "device", "num_workers")
 MONITORS = ("val_acc", "val_f1", "val_loss")
 
 
@@ -48,28 +50,27 @@ def main(params: dict) -> None:
     from stages.common import pick_device, seed_everything
     from stages.data import Prepared
     from stages.loop import classification_scores, predict, prepare_model, train_one_epoch
-    from stages.losses import Objective, class_weights
+    from stages.losses import Objective
     from stages.models import build_model
     from stages.schedules import LrSchedule, build_optimizer, current_lr
 
     cfg = section(params, "train", REQUIRED)
     model_cfg = section(params, "model", ("name",))
-    monitor = choice(cfg.get("monitor", "val_acc"), "train.monitor", MONITORS)
+    monitor = choice(cfg["monitor"], "train.monitor", MONITORS)
     maximize = monitor != "val_loss"
     epochs, patience, seed = int(cfg["epochs"]), int(cfg["patience"]), int(cfg["seed"])
-    device = pick_device(cfg.get("device", "auto"))
+    device = pick_device(cfg["device"])
     seed_everything(seed)
 
     data = Prepared(PREPARED)
     model = prepare_model(build_model(model_cfg, data.input_shape[0], data.num_classes), device)
     generator = torch.Generator().manual_seed(seed)  # the shuffling order, saved for resuming
-    workers = int(cfg.get("num_workers", 0))
+    workers = int(cfg["num_workers"])
     train_loader = data.loader("train", cfg["batch_size"], shuffle=True, device=device,
                                generator=generator, num_workers=workers)
     val_loader = data.loader("val", cfg["batch_size"], shuffle=False, device=device,
                              num_workers=workers)
-    objective = Objective(cfg, class_weights(cfg.get("class_weights"), data.labels("train"),
-                                             data.num_classes), device)
+    objective = Objective.from_params(cfg, data.labels("train"), data.num_classes, device)
     optimizer = build_optimizer(cfg, model)
     schedule = LrSchedule(cfg, optimizer, len(train_loader), maximize)
 

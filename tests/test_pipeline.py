@@ -244,7 +244,8 @@ def schedule_rates(**cfg) -> list[float]:
 
     from stages.schedules import LrSchedule, build_optimizer
 
-    cfg = {"epochs": 4, "lr": 0.1, "weight_decay": 0.0, "warmup_epochs": 1, **cfg}
+    cfg = {"epochs": 4, "optimizer": "adamw", "lr": 0.1, "weight_decay": 0.0, "warmup_epochs": 1,
+           "step_size": 1, "gamma": 0.5, "plateau_patience": 0, **cfg}
     model = torch.nn.Linear(2, 2)
     optimizer = build_optimizer(cfg, model)
     schedule = LrSchedule(cfg, optimizer, steps_per_epoch=10, maximize=True)
@@ -277,7 +278,8 @@ def test_a_resumed_schedule_continues_where_it_stopped():
 
     from stages.schedules import LrSchedule, build_optimizer
 
-    cfg = {"epochs": 4, "lr": 0.1, "weight_decay": 0.0, "warmup_epochs": 1, "scheduler": "cosine"}
+    cfg = {"epochs": 4, "optimizer": "adamw", "lr": 0.1, "weight_decay": 0.0, "warmup_epochs": 1,
+           "scheduler": "cosine", "step_size": 1, "gamma": 0.5, "plateau_patience": 0}
     optimizer = build_optimizer(cfg, torch.nn.Linear(2, 2))
     resumed = LrSchedule(cfg, optimizer, 10, maximize=True)
     resumed.load_state_dict({"steps": 25, "plateau": None})
@@ -292,19 +294,18 @@ def test_focal_loss_class_weights_and_mixup():
     from stages.losses import Objective, class_weights, mixup
 
     logits, target = torch.tensor([[4.0, 0.0], [0.0, 0.5]]), torch.tensor([0, 0])
-    ce = Objective({"loss": "cross_entropy"}, None, "cpu")(logits, target)
-    assert Objective({"loss": "focal", "focal_gamma": 0.0}, None, "cpu")(logits, target) == \
-        pytest.approx(float(ce))
+    ce = Objective("cross_entropy")(logits, target)
+    assert Objective("focal", focal_gamma=0.0)(logits, target) == pytest.approx(float(ce))
     focal = torch.nn.functional.cross_entropy(logits, target, reduction="none")
     focal = (focal * (1 - (-focal).exp()) ** 2).mean()
-    assert Objective({"loss": "focal"}, None, "cpu")(logits, target) == pytest.approx(float(focal))
+    assert Objective("focal", focal_gamma=2.0)(logits, target) == pytest.approx(float(focal))
 
     weights = class_weights("balanced", np.array([0, 0, 0, 1]), 2)
     assert weights.tolist() == pytest.approx([4 / 6, 4 / 2])  # the rare class counts more
     with pytest.raises(ExptrackError, match="train.class_weights has 3 entries; expected 2"):
         class_weights([1, 2, 3], np.array([0, 1]), 2)
     with pytest.raises(ExptrackError, match="invalid train.loss 'hinge'"):
-        Objective({"loss": "hinge"}, None, "cpu")
+        Objective("hinge")
 
     torch.manual_seed(0)
     x, y = torch.arange(4.0).view(4, 1), torch.tensor([0, 1, 2, 3])
