@@ -35,10 +35,14 @@ def backends(cfg: dict) -> object:
 
 
 def checkpoint_dir(run) -> Path:
-    """``checkpoints/``, except inside a sweep trial: there each trial keeps its own, in its run."""
+    """``checkpoints/`` (dvc.yaml's output), except for a sweep trial running outside DVC: trials
+    sharing one workspace each keep their own, in their run directory. Under DVC (``DVC_STAGE``
+    is set) each experiment has its workspace and DVC versions ``checkpoints/``."""
     from exptrack_core.run import ENV_RUN_ID
 
-    return run.dir / "checkpoints" if os.environ.get(ENV_RUN_ID) else CHECKPOINTS
+    if os.environ.get(ENV_RUN_ID) and not os.environ.get("DVC_STAGE"):
+        return run.dir / "checkpoints"
+    return CHECKPOINTS
 
 
 def main(params: dict) -> None:

@@ -313,3 +313,23 @@ def test_focal_loss_class_weights_and_mixup():
     assert 0 < lam < 1 and torch.equal(y_a, y)
     assert torch.allclose(mixed, lam * x + (1 - lam) * x[y_b])
     assert mixup(x, y, alpha=0.0)[3] == 1.0
+
+
+@pytest.mark.slow
+def test_a_sweep_trial_joins_its_run_and_keeps_its_checkpoints_in_it(project):
+    from exptrack_core.run import get_tracker
+
+    tracker = get_tracker(project / "experiments")
+    run_id = tracker.create_run("digits", params={"train": {"lr": 0.01}})
+    tracker.close(run_id)
+    env = {"EXPTRACK_DIR": str(project / "experiments"), "EXPTRACK_RUN_ID": run_id,
+           "EXPTRACK_PARAMS": json.dumps({"train.lr": 0.01}), "EXPTRACK_BACKENDS": "local"}
+    proc = subprocess.run([sys.executable, "stages/train.py"], cwd=project, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **env})
+    ok(proc)
+    record = get_tracker(project / "experiments").get_run(run_id)
+    assert record["status"] == "completed" and record["params"]["train"]["lr"] == 0.01
+    assert [p["step"] for p in record["metrics"]["val_acc"]] == [1]
+    assert (Path(record["run_dir"]) / "checkpoints/best.pt").is_file()
+    assert not (project / "checkpoints").exists()  # trials sharing a workspace never collide
+    assert not (project / "plots").exists()  # EXPTRACK_BACKENDS replaced train.backends
