@@ -18,8 +18,8 @@ GRID_5x10 = "\n".join(f"  p{i}: {{values: [{', '.join(str(v) for v in range(10))
 INPUTS = {
     "broken.yaml": "train: [0.1, 0.2\nsweep: {}\n",
     "list.yaml": "- train\n- sweep\n",
-    "pwned_params.yaml": f"train:\n  lr: {PWN}\nsweep: {{method: grid, parameters: {{x: {{values: [1]}}}}}}\n",
-    "pwned_sweep.yaml": f"method: random\nparameters:\n  lr: {PWN}\n",
+    "tagged_params.yaml": f"train:\n  lr: {PWN}\nsweep: {{method: grid, parameters: {{x: {{values: [1]}}}}}}\n",
+    "tagged_sweep.yaml": f"method: random\nparameters:\n  lr: {PWN}\n",
     "unknown_method.yaml": "method: annealing\nparameters: {x: {values: [1, 2]}}\n",
     "unknown_dist.yaml": "method: random\nparameters: {lr: {distribution: loguniform, min: 0.1, max: 1}}\n",
     "min_gt_max.yaml": "method: random\nparameters: {lr: {min: 1.0, max: 0.1}}\n",
@@ -55,8 +55,8 @@ CASES = [
     (["sweep", "-S", "train..lr=0.1"], ["invalid override 'train..lr=0.1'", "empty part"]),
     (["sweep", "-S", "train.lrr=0.1"], ["'train.lrr'", "train.lr", "+train.lrr"]),
     (["sweep", "-S", f"train.lr={PWN}"], ["train.lr=", "not valid YAML", "python/object/apply"]),
-    (["sweep", "--params", "pwned_params.yaml"], ["pwned_params.yaml", "python/object/apply"]),
-    (["sweep", "--config", "pwned_sweep.yaml"], ["pwned_sweep.yaml", "python/object/apply"]),
+    (["sweep", "--params", "tagged_params.yaml"], ["tagged_params.yaml", "python/object/apply"]),
+    (["sweep", "--config", "tagged_sweep.yaml"], ["tagged_sweep.yaml", "python/object/apply"]),
     # sweep configs
     (["sweep", "--config", "unknown_method.yaml"], ["unknown method 'annealing'", "grid", "random"]),
     (["sweep", "--method", "annealing"], ["unknown method 'annealing'", "bayes", "grid"]),
@@ -105,7 +105,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_no_file(project, args, fragmen
     count("bad inputs")
     assert_one_line_error(proc, *fragments)
     assert tree_diff(before, snapshot(project)) == []
-    assert not list(project.parent.rglob("pwned")) and not (project / "outside").exists()
+    assert not (project / "pwned").exists() and not (project / "outside").exists()
 
 
 def test_a_grid_over_the_limit_is_accepted_with_yes_in_a_dry_run(project):
