@@ -87,6 +87,7 @@ def cmd_sweep(args) -> int:
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
         executor = args.executor or settings.get("executor", "local")
+        runner_executor = api.executor_for(executor, args.workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
     else:
@@ -102,10 +103,8 @@ def cmd_sweep(args) -> int:
             print("\ndry run: nothing was started")
             return 0
         seed, executor = args.seed, args.executor or "local"
-        from .plugins import get_registry
-
-        get_registry().get("executor", executor)
         api.check_settings(workers=args.workers, max_failures=args.max_failures)
+        runner_executor = api.executor_for(executor, args.workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
                                     "workers": args.workers},
@@ -118,7 +117,7 @@ def cmd_sweep(args) -> int:
     points = store.meta().get("settings", {}).get("points")  # a promoted sweep being resumed
     from .sweep import FixedPoints
 
-    outcome = api.execute(store, config, executor=executor, workers=args.workers,
+    outcome = api.execute(store, config, executor=runner_executor, workers=args.workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
                           progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import copy
+import dataclasses
 import numbers
 import os
 import signal
@@ -249,7 +251,9 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
                    params=params, tags=tag_map, description=description, sweep_id=sweep_id,
                    trial_id=trial_id)
     factories = {n: registry.get("backend", n).factory for n in backend_names}
-    run = Run(tracker, run_id, info, Fanout(factories, info, dict(backend_options or {})))
+    # backends get their own copy: Run.log_params changes info.params on the training thread
+    mirrored = dataclasses.replace(info, params=copy.deepcopy(params), tags=dict(tag_map))
+    run = Run(tracker, run_id, info, Fanout(factories, mirrored, dict(backend_options or {})))
     if sweep_id:
         from .trial import attach_stopper
         attach_stopper(run)

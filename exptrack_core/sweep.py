@@ -57,7 +57,7 @@ class SweepOutcome:
 
 
 class SweepRunner:
-    def __init__(self, config: Any, store: SweepStore, *, executor: str = "local",
+    def __init__(self, config: Any, store: SweepStore, *, executor: Any = "local",
                  executor_options: dict[str, Any] | None = None, backends: str | None = None,
                  max_failures: int = 3, seed: int | None = None, cwd: Path | None = None,
                  fixed: dict[str, Any] | None = None, objective: Callable | None = None,
@@ -70,9 +70,8 @@ class SweepRunner:
         registry = get_registry()
         self.strategy = strategy or registry.get("strategy", config.method).factory(
             config.space, config.to_dict(), seed)
-        self.executor = registry.get("executor", executor).factory(
-            {**(executor_options or {}), "sweep_id": store.id, "experiment": self.experiment,
-             "cwd": cwd or os.getcwd()})
+        self.executor = executor if not isinstance(executor, str) else build_executor(
+            executor, {**(executor_options or {}), "cwd": cwd or os.getcwd()})
         metric = config.metric
         self.metric = metric.name if metric else None
         self.goal = metric.goal if metric else "maximize"
@@ -144,7 +143,7 @@ class SweepRunner:
     # -- launching ------------------------------------------------------------------------------
     def _launch(self, params: dict[str, Any]) -> TrialRecord:
         trial_id = self._next_trial_id()
-        full = {**self.fixed, **params}
+        full = {**params, **self.fixed}  # -S on the command line beats the config
         run_id = self.tracker.create_run(
             self.experiment, params=unflatten(full), tags={"sweep": self.store.id},
             description=f"trial {trial_id} of sweep {self.store.id}", sweep_id=self.store.id,
@@ -321,6 +320,11 @@ class FixedPoints:
         return None
 
 
+def build_executor(name: str, options: dict[str, Any]) -> Any:
+    """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
+    return get_registry().get("executor", name).factory(options)
+
+
 def _terminate_owner(run: dict[str, Any]) -> None:
     from exptrack_plugins.local_files import owner_alive
 
@@ -352,4 +356,4 @@ def _log_objective_result(tracker: Any, run_id: str, result: Any, metric: str | 
     tracker.close(run_id)
 
 
-__all__ = ["FixedPoints", "SweepOutcome", "SweepRunner", "better", "metric_value"]
+__all__ = ["FixedPoints", "build_executor", "SweepOutcome", "SweepRunner", "better", "metric_value"]

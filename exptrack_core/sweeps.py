@@ -95,12 +95,22 @@ def reopen(dir: str | os.PathLike | None, sweep_id: str) -> tuple[SweepStore, Sw
     return store, SweepConfig.parse(meta["config"], allow_large=True), meta
 
 
-def execute(store: SweepStore, config: SweepConfig, *, executor: str = "local", workers: int = 1,
+def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = None) -> Any:
+    """Build (and so check) the executor before the sweep's record is created: a setup it
+    refuses (e.g. --executor dvc outside a DVC project) leaves nothing behind."""
+    from .sweep import build_executor
+
+    check_settings(workers=workers)
+    return build_executor(name, {"workers": workers, "cwd": os.fspath(cwd or os.getcwd())})
+
+
+def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,
             backends: str | None = None, seed: int | None = None, max_failures: int = 3,
             objective: Callable | None = None, progress: bool = True,
             cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
     check_settings(workers=workers, max_failures=max_failures)
-    get_registry().get("executor", executor)  # unknown names fail before anything starts
+    if isinstance(executor, str):
+        executor = executor_for(executor, workers, cwd)
     meta = store.meta()
     view = None
     if progress:
@@ -166,5 +176,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "check_settings", "config_from_params", "execute", "fixed_params",
+__all__ = ["SweepResult", "executor_for", "check_settings", "config_from_params", "execute", "fixed_params",
            "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

@@ -63,6 +63,9 @@ class ProcessExecutor:
 
     def launch(self, trial: TrialLaunch) -> None:
         env = {**os.environ, **trial.env, "PYTHONUNBUFFERED": "1"}
+        # A trial must start its own W&B service: through an inherited one, relative dirs
+        # resolve against the service's working directory and the run's files are lost.
+        env.pop("WANDB_SERVICE", None)
         gpu = self._free_gpu()
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = gpu
