@@ -115,3 +115,20 @@ def test_promote_reruns_the_best_configs_at_full_budget(project):
 def test_bad_sweep_input_is_one_line_and_starts_nothing(project, args, fragments):
     assert_one_line_error(run_cli(*args), *fragments)
     assert not (project / "experiments").exists()
+
+
+def test_each_parallel_worker_gets_its_own_gpu(workdir):
+    (workdir / "gpu.py").write_text(
+        "import os, time, exptrack\n"
+        "with exptrack.init() as run:\n"
+        "    run.log({'gpu': int(os.environ['CUDA_VISIBLE_DEVICES'])}, step=0)\n"
+        "    time.sleep(1.0)\n"
+        "    run.log({'score': 1.0})\n")
+    (workdir / "sweep.yaml").write_text(
+        "method: grid\nprogram: gpu.py\nmetric: {name: score, goal: maximize}\n"
+        "parameters:\n  x: {values: [1, 2, 3, 4]}\n")
+    run_cli("sweep", "--config", "sweep.yaml", "--workers", "2", "--quiet",
+            env={"CUDA_VISIBLE_DEVICES": "3,5"}, check=True)
+    runs = exptrack.ExperimentTracker().list_runs()
+    gpus = [r["summary"]["gpu"]["last"] for r in runs]
+    assert sorted(gpus) == [3, 3, 5, 5]  # two workers, one GPU each, never both on one
