@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
+from exptrack_core.secrets import redact_argv
 from exptrack_core.errors import ExptrackError
 from exptrack_core.interfaces import RunInfo
 
@@ -148,7 +149,10 @@ class WandbBackend:
             job_type=opts.get("job_type") or run.experiment, config=copy.deepcopy(self._params),
             dir=str(root) if root is not None else None, mode=mode,
             reinit="create_new",  # never finish a run the training script opened itself
-            settings=wandb.Settings(silent=True, console="off"))
+            settings=wandb.Settings(silent=True, console="off",
+                                    # W&B's run metadata stores sys.argv as given; when it holds
+                                    # a secret-named flag, leave the metadata out altogether
+                                    x_disable_meta=redact_argv(sys.argv) != sys.argv))
         _get_along_with_wandb_exit_hooks()
         if self.run.offline:
             _tell_offline(self.run.settings.sync_dir, why)

@@ -87,9 +87,6 @@ def test_no_secret_of_the_controller_or_its_trials_reaches_any_file(workdir, tmp
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="W&B's own run metadata stores sys.argv unredacted in the "
-                   "offline .wandb file (plugins/wandb_backend.py; fix: Settings(x_disable_meta) "
-                   "or a redacted argv for wandb.init)")
 def test_no_secret_on_the_command_line_reaches_the_wandb_backend(workdir):
     code = ("import exptrack\nwith exptrack.init(experiment='e', backends='local,wandb') as run:\n"
             "    run.log({'x': 1.0}, step=0)\n")
