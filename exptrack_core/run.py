@@ -236,6 +236,8 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
     if run_id:
         tracker.set_status(run_id, "running")  # this process now owns the trial's run
+        if hasattr(tracker, "log_context"):
+            tracker.log_context(run_id, run_context.capture(params))
         if params:
             tracker.log_params(run_id, params)
         existing = tracker.get_run(run_id)

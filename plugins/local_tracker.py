@@ -146,6 +146,10 @@ class LocalTracker:
         _merge(current, dict(params))
         write_json(path, current)
 
+    def log_context(self, run_id: str, context: Mapping[str, Any]) -> None:
+        """Replace the run's context (a sweep trial records its own process when it joins)."""
+        write_json(self.run_dir(run_id) / "context.json", dict(context))
+
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int | None,
                     timestamp: float) -> None:
         w = self._writer(run_id)

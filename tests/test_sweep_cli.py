@@ -132,3 +132,11 @@ def test_each_parallel_worker_gets_its_own_gpu(workdir):
     runs = exptrack.ExperimentTracker().list_runs()
     gpus = [r["summary"]["gpu"]["last"] for r in runs]
     assert sorted(gpus) == [3, 3, 5, 5]  # two workers, one GPU each, never both on one
+
+
+def test_a_trial_records_its_own_command_and_context(project):
+    run_cli("sweep", "--trials", "1", "--quiet", check=True)
+    [run] = exptrack.ExperimentTracker().list_runs("toy")
+    ctx = exptrack.ExperimentTracker().get_run(run["run_id"])["context"]
+    assert any("train.py" in part for part in ctx["command"])
+    assert ctx["env"]["EXPTRACK_SWEEP_ID"] == run["sweep_id"]
