@@ -73,3 +73,22 @@ def test_the_sweeps_stopper_prunes_a_wandb_script_from_outside(wandb_project):
     pruned = [r for r in runs if r["status"] == "pruned"]
     assert pruned, [r["status"] for r in runs]
     assert all(r["summary"]["val_acc"]["count"] < 8 for r in pruned)
+
+
+def test_a_sweep_with_backend_wandb_groups_its_trials_by_sweep(workdir):
+    from .sweep_helpers import make_project
+
+    make_project(workdir)
+    run_cli("sweep", "--backend", "local,wandb", "--trials", "2", "--workers", "2", "--quiet",
+            check=True)
+    sweep_id = json.loads(run_cli("sweeps", "--json", check=True).stdout)[0]["sweep_id"]
+    runs = exptrack.ExperimentTracker().list_runs("toy")
+    assert len(runs) == 2
+    for run in runs:
+        [wandb_file] = find_run_files(run["run_dir"])
+        w = read_run(wandb_file)
+        assert w.run["group"] == sweep_id and w.run["name"] == run["run_id"]
+        assert w.config["train"]["lr"] == run["params"]["train"]["lr"]
+        assert [row["val_acc"] for row in w.history] == pytest.approx(
+            [p["value"] for p in exptrack.ExperimentTracker().get_run(run["run_id"])["metrics"]["val_acc"]])
+        assert run["summary"]["val_acc"]["count"] == 3  # logged once, not also followed
