@@ -13,7 +13,7 @@ from .errors import ExptrackError, UnknownNameError
 from .names import check_name
 from .output import check_format, dump_yaml, fmt_cell, render_frame, render_table
 from .params import flatten, unflatten
-from .query import (META_COLUMNS, apply_filter, best_row, check_mode, runs_frame, sort_best_first,
+from .query import (META_COLUMNS, apply_filter, best_run, check_mode, runs_frame, sort_best_first,
                     varying_params)
 from .run import get_tracker
 
@@ -167,13 +167,12 @@ def cmd_best(args) -> int:
     runs = load_runs(args)
     if not runs:
         raise ExptrackError("no runs to choose from")
-    df = runs_frame(runs)
-    row = best_row(df, args.metric, args.mode)
-    if row is None:
+    found = best_run(runs, args.metric, args.mode)  # no DataFrame: pandas is not even imported
+    if found is None:
         raise ExptrackError(f"no run has a finite value of {args.metric!r}")
-    run = next(r for r in runs if r["run_id"] == row["run_id"])
+    run, value = found
     result = {"run_id": run["run_id"], "experiment": run["experiment_name"],
-              "metric": args.metric, "mode": args.mode, "value": row[args.metric],
+              "metric": args.metric, "mode": args.mode, "value": value,
               "status": run["status"], "params": run["params"],
               "rerun": rerun_command(run["params"])}
     if run.get("sweep_id"):

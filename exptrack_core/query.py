@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 import operator
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .errors import ExptrackError, UnknownNameError
-from .params import flatten
 
 META_COLUMNS = ["run_id", "experiment", "status", "created_at", "sweep_id", "trial_id"]
 _OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -21,13 +20,27 @@ def run_row(run: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
     row = {"run_id": run.get("run_id"), "experiment": run.get("experiment_name"),
            "status": run.get("status"), "created_at": run.get("created_at"),
            "sweep_id": run.get("sweep_id"), "trial_id": run.get("trial_id")}
-    params = flatten(run.get("params") or {})
+    params = _flat(run.get("params") or {})
     metrics = {name: s.get("last") for name, s in (run.get("summary") or {}).items()}
     names = [f"param:{k}" if k in metrics or k in META_COLUMNS else k for k in params]
     for col, v in zip(names, params.values()):
         row[col] = str(v) if isinstance(v, (list, dict)) else v
     row.update(metrics)
     return row, names, list(metrics)
+
+
+def _flat(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``params.flatten``, with plain dicts (what JSON gives) recognised without the ABC check:
+    listing 10,000 runs spent a third of ``runs_frame`` in ``isinstance(v, Mapping)``."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if type(value) is dict or (not isinstance(value, (str, int, float, list)) and
+                                   isinstance(value, Mapping)):
+            if value:
+                out.update(_flat(value, f"{prefix}{key}."))
+                continue
+        out[f"{prefix}{key}"] = value
+    return out
 
 
 def runs_frame(runs: Iterable[dict[str, Any]]):
@@ -40,7 +53,10 @@ def runs_frame(runs: Iterable[dict[str, Any]]):
         rows.append(row)
         param_cols.update(dict.fromkeys(p))
         metric_cols.update(dict.fromkeys(m))
-    df = pd.DataFrame(rows, columns=META_COLUMNS + list(param_cols) + list(metric_cols))
+    columns = META_COLUMNS + list(param_cols) + list(metric_cols)
+    # column by column: several times faster than a list of dicts for 10,000 runs
+    df = pd.DataFrame({c: [row.get(c, math.nan) for row in rows] for c in columns},
+                      columns=columns)
     for col in metric_cols:
         df[col] = pd.to_numeric(df[col], errors="coerce")
     df.attrs["params"], df.attrs["metrics"] = list(param_cols), list(metric_cols)
@@ -125,6 +141,31 @@ def best_row(df, metric: str, mode: str = "max") -> dict[str, Any] | None:
     return finite.iloc[0].to_dict()
 
 
+def best_run(runs: list[dict[str, Any]], metric: str, mode: str = "max"
+             ) -> tuple[dict[str, Any], float] | None:
+    """``best_row`` on the runs themselves, without building a DataFrame (or importing pandas):
+    the run with the best finite last value of ``metric``, the first of equals, and that value."""
+    if not any(metric in (r.get("summary") or {}) for r in runs):
+        names = list(dict.fromkeys(n for r in runs for n in (r.get("summary") or {})))
+        raise UnknownNameError("metric", metric, names)
+    check_mode(mode)
+    best, best_value = None, math.nan
+    for run in runs:
+        value = _finite((run.get("summary") or {}).get(metric, {}).get("last"))
+        if value is not None and (best is None or (value > best_value if mode == "max"
+                                                   else value < best_value)):
+            best, best_value = run, value
+    return None if best is None else (best, best_value)
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def varying_params(df) -> list[str]:
     """Param columns whose value differs between runs (all of them for a single run)."""
     params = df.attrs.get("params", [])
@@ -133,5 +174,5 @@ def varying_params(df) -> list[str]:
     return [p for p in params if df[p].astype(str).nunique(dropna=False) > 1]
 
 
-__all__ = ["META_COLUMNS", "apply_filter", "best_row", "check_metric", "check_mode", "parse_filter",
+__all__ = ["META_COLUMNS", "apply_filter", "best_row", "best_run", "check_metric", "check_mode", "parse_filter",
            "run_row", "runs_frame", "sort_best_first", "varying_params"]

@@ -31,11 +31,15 @@ def disk_error(path: Path, exc: OSError) -> ExptrackError:
 
 def write_json(path: Path, data: Any) -> None:
     """Replace ``path`` atomically: readers see the old or the new file, never half of one."""
+    write_text(path, json.dumps(data, indent=1, sort_keys=False, default=str, allow_nan=True) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=False, default=str, allow_nan=True)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except OSError as exc:
         try:
@@ -136,4 +140,4 @@ def owner_alive(owner: dict[str, Any] | None) -> bool | None:
 
 __all__ = ["HISTORY_HEADER", "TornRecordWarning", "complete_size", "disk_error", "format_value",
            "history_lines", "iter_history", "owner_alive", "owner_record", "read_json",
-           "write_json"]
+           "write_json", "write_text"]

@@ -26,6 +26,7 @@ from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.interfaces import FINAL_STATUSES, STATUSES
 from exptrack_core.names import check_name
 
+from .local_listing import Listing, stamps
 from .local_files import (HISTORY_HEADER, complete_size, disk_error, history_lines, iter_history,
                           owner_alive, owner_record, read_json, write_json)
 
@@ -263,16 +264,25 @@ class LocalTracker:
                 fold(summary, step, name, value)
         return summary
 
-    def _meta(self, run_dir: Path) -> dict[str, Any]:
+    def _record(self, run_dir: Path) -> dict[str, Any]:
+        """What a listing needs of a run, as its files say (``meta`` not yet checked for a crash)."""
         meta = read_json(run_dir / "meta.json")
+        if not isinstance(meta, dict):
+            raise TypeError(f"meta.json holds a {type(meta).__name__}, not an object")
+        try:
+            params = read_json(run_dir / "params.json")
+        except FileNotFoundError:
+            params = {}
+        return {"meta": meta, "params": params, "summary": self._summary(run_dir)}
+
+    def _as_run(self, record: dict[str, Any], run_dir: str) -> dict[str, Any]:
+        meta = dict(record["meta"])
         if meta.get("status") == "running" and owner_alive(meta.get("owner")) is False:
             meta["status"] = "crashed"  # its process is gone without finishing the run
-        return meta
+        return {**meta, "params": record["params"], "run_dir": run_dir, "summary": record["summary"]}
 
     def read_run(self, run_dir: Path, *, history: bool = False) -> dict[str, Any]:
-        meta = self._meta(run_dir)
-        params = read_json(run_dir / "params.json") if (run_dir / "params.json").exists() else {}
-        out = {**meta, "params": params, "run_dir": str(run_dir), "summary": self._summary(run_dir)}
+        out = self._as_run(self._record(run_dir), str(run_dir))
         if history:
             metrics: dict[str, list[dict[str, Any]]] = {}
             for step, name, value, ts in iter_history(run_dir / "metrics.csv"):
@@ -294,20 +304,52 @@ class LocalTracker:
 
     def list_runs(self, experiment: str | None = None, *, errors: list[str] | None = None
                   ) -> list[dict[str, Any]]:
-        """Every readable run (oldest first). Unreadable ones are named in ``errors``, not fatal."""
+        """Every readable run (oldest first). Unreadable ones are named in ``errors``, not fatal.
+
+        A listing cache (``local_listing``, in the user's cache directory, validated against the
+        files) spares re-reading the runs whose files have not changed since an earlier listing."""
         if experiment is not None:
             check_name("experiment", experiment)
         runs = []
-        for run_dir in self._run_dirs(experiment):
-            if not (run_dir / "meta.json").exists() and _age(run_dir) < 5:
-                continue  # being created right now by another process
-            try:
-                runs.append(self.read_run(run_dir))
-            except (OSError, ValueError, TypeError, AttributeError) as exc:
-                if errors is not None:
-                    errors.append(f"{run_dir}: {type(exc).__name__}: {exc}")
+        for exp_dir in self._experiment_dirs(experiment):
+            listing = Listing(exp_dir)
+            for name in _visible_dirs(exp_dir):
+                run_dir = os.path.join(exp_dir, name)
+                taken = stamps(run_dir)
+                record = listing.get(name, taken)
+                try:
+                    if record is None:
+                        if taken[0] is None and _age(Path(run_dir)) < 5:
+                            continue  # being created right now by another process
+                        record = self._record(Path(run_dir))
+                        runs.append(self._as_run(record, run_dir))
+                        listing.put(name, taken, record)
+                    else:
+                        runs.append(self._as_run(record, run_dir))
+                except (OSError, ValueError, TypeError, AttributeError) as exc:
+                    if errors is not None:
+                        errors.append(f"{run_dir}: {type(exc).__name__}: {exc}")
+            listing.save()
         runs.sort(key=lambda r: (r.get("created_at") or "", r.get("run_id") or ""))
         return runs
+
+    def _experiment_dirs(self, experiment: str | None) -> list[str]:
+        if experiment is not None:
+            exp_dir = self.root / experiment
+            return [str(exp_dir)] if exp_dir.is_dir() else []
+        if not self.root.is_dir():
+            return []
+        return [os.path.join(str(self.root), name) for name in _visible_dirs(str(self.root))]
+
+
+def _visible_dirs(parent: str) -> list[str]:
+    """Names of the directories in ``parent``, except the reserved ``.``/``_`` ones, sorted."""
+    try:
+        with os.scandir(parent) as entries:
+            return sorted(e.name for e in entries
+                          if not e.name.startswith((".", "_")) and e.is_dir())
+    except OSError:
+        return []
 
 
 def _unlink_planted_links(dest: Path) -> None:
