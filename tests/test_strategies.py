@@ -69,6 +69,7 @@ def test_random_is_reproducible_from_the_seed_and_the_history_length():
     assert a == b and a != c and len({p["x"] for p in a}) == 5
 
 
+@pytest.mark.slow  # about 4 s on an idle machine, 12 s on a busy one
 def test_bayes_beats_random_on_a_quadratic_over_several_seeds():
     regrets = {"bayes": [], "random": []}
     for seed in range(3):
