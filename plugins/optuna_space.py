@@ -8,7 +8,6 @@ the prior puts its mass. ``q_*`` ones are searched continuously and rounded on t
 from __future__ import annotations
 
 import math
-import random
 from statistics import NormalDist
 from typing import Any, Mapping
 
@@ -74,20 +73,6 @@ class OptunaSpace:
             out[name] = int(round(x)) if spec.distribution == "int_uniform" else x
         return out
 
-    def from_unit(self, u: list[float]) -> dict[str, Any]:
-        """A point of the unit cube (one coordinate per entry of ``dists``) as the sweep's params."""
-        internal: dict[str, Any] = {}
-        for (name, dist), x in zip(self.dists.items(), u):
-            if hasattr(dist, "choices"):
-                internal[name] = dist.choices[min(int(x * len(dist.choices)), len(dist.choices) - 1)]
-            elif getattr(dist, "log", False):
-                internal[name] = math.exp(math.log(dist.low) + x * math.log(dist.high / dist.low))
-            elif isinstance(dist.low, int):
-                internal[name] = min(dist.low + int(x * (dist.high - dist.low + 1)), dist.high)
-            else:
-                internal[name] = dist.low + x * (dist.high - dist.low)
-        return self.from_internal(internal)
-
     def from_internal(self, internal: Mapping[str, Any]) -> dict[str, Any]:
         """Optuna's suggestion as the sweep's flat params, constants included, in space order."""
         values = dict(self.fixed)
@@ -104,23 +89,10 @@ class OptunaSpace:
         return {n: values[n] for n in self.space.names}
 
 
-def latin_hypercube(seed: int, n: int, k: int, dims: int) -> list[float]:
-    """Point ``k`` of an ``n``-point Latin hypercube in [0, 1)^dims fixed by ``seed``: every
-    dimension has one point in each of its ``n`` strata, so a small start covers the space."""
-    out = []
-    for d in range(dims):
-        rng = random.Random(f"exptrack-lhs:{seed}:{n}:{d}")
-        strata = list(range(n))
-        rng.shuffle(strata)
-        jitter = [rng.random() for _ in range(n)]
-        out.append((strata[k] + jitter[k]) / n)
-    return out
-
-
 def _from_normal(spec: ParamSpec, u: float) -> Any:
     x = NormalDist(spec.mu, spec.sigma).inv_cdf(u) if spec.sigma > 0 else spec.mu
     x = math.exp(x) if "log" in spec.distribution else x
     return spec.quantize(x) if spec.q is not None else float(x)
 
 
-__all__ = ["OptunaSpace", "latin_hypercube"]
+__all__ = ["OptunaSpace"]

@@ -124,6 +124,53 @@ def test_bayes_is_deterministic_given_seed_and_history():
     assert again[0] == again[1]
 
 
+def test_bayes_driven_by_the_sweep_loop_picks_the_same_points_as_optunas_own_ask_tell_loop():
+    import optuna
+
+    bayes = strategy("bayes", QUADRATIC, seed=7, bayes={"n_startup_trials": 4})
+    ours = [h["params"] for h in run(bayes, quadratic, 6)]
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=7, n_startup_trials=4))
+    theirs = []
+    for _ in range(6):
+        trial = study.ask()
+        point = {"x": trial.suggest_float("x", -5, 5), "y": trial.suggest_float("y", -5, 5)}
+        study.tell(trial, quadratic(point))
+        theirs.append(point)
+    assert ours == theirs
+    assert bayes.rebuilds == 1  # built once, then only told the news
+
+
+def test_bayes_rebuilds_from_a_history_that_is_not_an_extension_and_still_suggests_a_new_point():
+    bayes = strategy("bayes", QUADRATIC, bayes={"n_startup_trials": 3})
+    history = run(bayes, quadratic, 5)
+    rewritten = history[:2] + history[3:]  # a trial vanished: not what the study knows
+    point = bayes.suggest(rewritten)
+    assert bayes.rebuilds == 2
+    assert -5 <= point["x"] <= 5 and -5 <= point["y"] <= 5
+    assert point not in [h["params"] for h in history]
+
+
+def test_a_resumed_bayes_sweep_goes_on_from_the_history_without_replaying_its_start():
+    history = run(strategy("bayes", QUADRATIC, bayes={"n_startup_trials": 5}), quadratic, 3)
+    resumed = strategy("bayes", QUADRATIC, bayes={"n_startup_trials": 5})  # a fresh process
+    history = run(resumed, quadratic, 5, history)
+    points = [h["params"] for h in history]
+    assert len(points) == 8 and all(points.count(p) == 1 for p in points)
+    assert resumed.rebuilds == 1  # rebuilt once on resume, then incremental
+
+
+def test_bayes_drops_a_suggestion_the_sweep_did_not_launch():
+    bayes = strategy("bayes", QUADRATIC, bayes={"n_startup_trials": 3})
+    history = run(bayes, quadratic, 4)
+    bayes.suggest(history)                                   # asked, never launched
+    launched = bayes.suggest(history)
+    history.append(done(launched, status="running", i=4))
+    third = bayes.suggest(history)
+    running = [t for t in bayes._study.get_trials(deepcopy=False) if t.state.name == "RUNNING"]
+    assert len(running) == 2  # the launched one and the one just asked, not the dropped one
+    assert third != launched and bayes.rebuilds == 1
+
+
 def test_bayes_rejects_unknown_options():
     with pytest.raises(ExptrackError, match="bayes.sampler"):
         strategy("bayes", QUADRATIC, bayes={"sampler": "cmaes"})
