@@ -55,7 +55,7 @@ def test_a_run_created_or_deleted_after_a_listing_is_never_hidden_or_shown(cache
     old = finished_run(cached, {"lr": 1}, 0.5)
     cached.list_runs("e")
     new = finished_run(cached, {"lr": 2}, 0.6)
-    assert [r["run_id"] for r in LocalTracker(cached.root).list_runs("e")] == [old, new]
+    assert sorted(r["run_id"] for r in LocalTracker(cached.root).list_runs("e")) == sorted([old, new])
     shutil.rmtree(cached.run_dir(old))
     assert [r["run_id"] for r in LocalTracker(cached.root).list_runs("e")] == [new]
 
