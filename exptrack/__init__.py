@@ -10,7 +10,16 @@ from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.facade import ExperimentTracker
 from exptrack_core.params import load_params
 from exptrack_core.run import Run, init
-from exptrack_core.sweep_api import grid_search, sweep
+
+
+def __getattr__(name: str):
+    # the sweep machinery loads on first use: a trial program importing exptrack starts faster
+    if name in ("sweep", "grid_search"):
+        from exptrack_core import sweep_api
+
+        return getattr(sweep_api, name)
+    raise AttributeError(f"module 'exptrack' has no attribute {name!r}")
+
 
 __all__ = ["ExperimentTracker", "ExptrackError", "Run", "UnknownNameError", "__version__",
            "grid_search", "hookimpl", "init", "load_params", "sweep"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import os
 import platform
 import socket
@@ -37,6 +36,8 @@ def git_info(cwd: Path) -> dict[str, Any] | None:
 
 
 def package_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
     out = {}
     for name in PACKAGES:
         try:
