@@ -2,6 +2,8 @@
 
 Compares exptrack's ``random`` and ``bayes`` strategies (driven exactly as the sweep loop drives
 them: ``suggest(history)`` with the whole history each time) with Optuna's TPE (and GP) used directly.
+``bayes-resumed`` builds a fresh strategy object for every suggestion, as if the sweep were resumed
+in a new process each trial: it measures the rebuild-from-history path on its own.
 Run by hand, not by CI:
 
     OMP_NUM_THREADS=1 python benchmarks/search_efficiency.py --seeds 10 --trials 25,40,100
@@ -53,7 +55,8 @@ FUNCTIONS: dict[str, tuple[Callable[[dict], float], dict, float]] = {
 # --- one run ------------------------------------------------------------------------------------
 
 
-def run_exptrack(method: str, fn: str, seed: int, n: int, options: dict) -> tuple[list, list]:
+def run_exptrack(method: str, fn: str, seed: int, n: int, options: dict,
+                 fresh: bool = False) -> tuple[list, list]:
     from exptrack_core.plugins import build_registry
     import importlib.metadata as md
 
@@ -69,6 +72,8 @@ def run_exptrack(method: str, fn: str, seed: int, n: int, options: dict) -> tupl
     values, times = [], []
     for k in range(n):
         t0 = time.perf_counter()
+        if fresh:
+            strategy = factory(cfg.space, cfg.to_dict(), seed)
         point = strategy.suggest(history)
         times.append(time.perf_counter() - t0)
         y = f(point)
@@ -101,7 +106,9 @@ def one(job: tuple) -> tuple:
     if method.startswith("optuna-"):
         values, times = run_optuna(method.split("-")[1], fn, seed, n)
     else:
-        values, times = run_exptrack(method.split(":")[0], fn, seed, n, options)
+        base = method.split(":")[0]
+        values, times = run_exptrack(base.removesuffix("-resumed"), fn, seed, n, options,
+                                     fresh=base.endswith("-resumed"))
     return job, values, times
 
 
@@ -114,7 +121,7 @@ def main() -> None:
     ap.add_argument("--trials", default="25,40,100", help="checkpoints; the largest is run")
     ap.add_argument("--functions", default="branin,hartmann6")
     ap.add_argument("--methods", default="random,bayes,optuna-tpe",
-                    help="random, bayes, bayes:tpe, bayes:gp, optuna-tpe, optuna-gp")
+                    help="random, bayes, bayes:tpe, bayes:gp, bayes-resumed, optuna-tpe, optuna-gp")
     ap.add_argument("--n-startup", type=int, default=None, help="bayes n_startup_trials")
     ap.add_argument("--trials-for", default="", help="per-function cap, e.g. branin=25")
     ap.add_argument("--workers", type=int, default=2)
