@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import shlex
 import sys
 from pathlib import Path
@@ -11,9 +10,9 @@ from typing import Any
 
 from .errors import ExptrackError, UnknownNameError
 from .names import check_name
-from .output import check_format, dump_yaml, fmt_cell, render_frame, render_table
-from .params import flatten, unflatten
-from .query import (META_COLUMNS, apply_filter, best_run, check_mode, runs_frame, sort_best_first,
+from .output import check_format, dump_yaml, render_frame, render_table
+from .params import flatten
+from .query import (apply_filter, best_run, check_mode, runs_frame, sort_best_first,
                     varying_params)
 from .run import get_tracker
 

@@ -74,7 +74,6 @@ class Run:
         self._lock = threading.Lock()
         self._stopper: Callable[["Run"], bool] | None = None
         self._stop_requested = False
-        self._last_step: int | None = None
 
     # what users read
     @property
@@ -110,7 +109,6 @@ class Run:
             if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
                 raise ExptrackError(f"step must be a non-negative integer, got {step!r}")
             step = int(step)
-            self._last_step = step
         ts = time.time()
         self.tracker.log_metrics(self.id, values, step, ts)
         self._fanout.send("log_metrics", values, step, ts)

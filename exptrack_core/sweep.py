@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import ExptrackError
 from .launch import TrialExit, TrialLaunch
 from .params import PARAMS_ENV, unflatten
 from .plugins import get_registry

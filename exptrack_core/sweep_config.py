@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .errors import ExptrackError, UnknownNameError
+from .errors import UnknownNameError
 from .space import ParamSpace, SweepConfigError
 
 GRID_LIMIT = 10_000
