@@ -185,7 +185,10 @@ def _excepthook(exc_type, exc, tb):
     _previous_excepthook(exc_type, exc, tb)
 
 
-def _at_exit() -> None:
+def finish_active_runs() -> None:
+    """Finish every run still open in this process: failed after an uncaught exception, else
+    completed. Runs at interpreter exit; a backend whose library has exit hooks of its own (W&B)
+    calls it first so its runs close while the library still works."""
     for run in list(_active):
         if _uncaught:
             run.finish("failed", note=f"{type(_uncaught[-1]).__name__}: {_uncaught[-1]}")
@@ -202,7 +205,7 @@ def _install_handlers() -> None:
     if _installed:
         return
     _installed = True
-    atexit.register(_at_exit)
+    atexit.register(finish_active_runs)
     sys.excepthook = _excepthook
     if threading.current_thread() is threading.main_thread():
         if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
@@ -262,4 +265,4 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     return run
 
 
-__all__ = ["DEFAULT_DIR", "Run", "get_tracker", "init", "resolve_dir", "split_backends"]
+__all__ = ["DEFAULT_DIR", "Run", "finish_active_runs", "get_tracker", "init", "resolve_dir", "split_backends"]

@@ -87,11 +87,9 @@ def _tell_offline(sync_dir: str, why: str) -> None:
 
 
 def _finish_exptrack_runs() -> None:
-    from exptrack_core import run as core_run
+    from exptrack_core.run import finish_active_runs
 
-    finish_active = getattr(core_run, "_at_exit", None)
-    if finish_active is not None:
-        finish_active()
+    finish_active_runs()
 
 
 def _get_along_with_wandb_exit_hooks() -> None:
