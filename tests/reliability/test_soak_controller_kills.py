@@ -1,4 +1,4 @@
-"""Soak: the sweep controller SIGKILLed at 20 random moments of an 8-point grid and resumed each
+"""Soak: the sweep controller SIGKILLed at 20 random moments of a 16-point grid and resumed each
 time. At the end every grid point has exactly one completed trial; no completed trial was lost
 or run twice at any moment in between."""
 
@@ -22,10 +22,13 @@ from ..conftest import run_cli
 from ..sweep_helpers import PARAMS, make_project
 from .helpers import count
 
-GRID = (PARAMS.replace("epochs: 3", "epochs: 4").replace("sleep: 0.0", "sleep: 0.1")
+# 16 points of about 1 s each: more than 20 kills at most 1.6 s apart can finish, on an idle
+# machine too, so every kill lands on a running controller.
+GRID = (PARAMS.replace("epochs: 3", "epochs: 4").replace("sleep: 0.0", "sleep: 0.2")
         .replace("train.lr: {values: [0.001, 0.01, 0.1]}",
-                 "train.lr: {values: [0.001, 0.003, 0.01, 0.03]}"))
-POINTS = {(lr, wd) for lr in (0.001, 0.003, 0.01, 0.03) for wd in (0.0, 0.1)}
+                 "train.lr: {values: [0.001, 0.003, 0.01, 0.03]}")
+        .replace("train.wd: {values: [0.0, 0.1]}", "train.wd: {values: [0.0, 0.05, 0.1, 0.2]}"))
+POINTS = {(lr, wd) for lr in (0.001, 0.003, 0.01, 0.03) for wd in (0.0, 0.05, 0.1, 0.2)}
 KILLS, SEED = 20, 20240607
 
 
