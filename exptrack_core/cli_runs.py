@@ -10,9 +10,9 @@ from typing import Any
 
 from .errors import ExptrackError, UnknownNameError
 from .names import check_name
-from .output import check_format, dump_yaml, render_frame, render_table
+from .output import check_format, dump_yaml, render_rows, render_table, write_csv
 from .params import flatten
-from .query import (apply_filter, best_run, check_mode, runs_frame, sort_best_first,
+from .query import (RunTable, apply_filter, best_run, check_mode, runs_table, sort_best_first,
                     varying_params)
 from .run import get_tracker
 
@@ -53,14 +53,14 @@ def key_metrics(metric_names: list[str], n: int = 3) -> list[str]:
 
 def cmd_runs(args) -> int:
     runs = load_runs(args)
-    df = runs_frame(runs)
+    table = runs_table(runs)
     if args.json:
-        cols = ["run_id", "experiment", "status", "created_at", "sweep_id"] + df.attrs["metrics"]
-        render_frame(df[cols], "json")
+        cols = ["run_id", "experiment", "status", "created_at", "sweep_id"] + table.metrics
+        render_rows(cols, table.values(cols), "json")
         return 0
-    metrics = key_metrics(df.attrs["metrics"])
-    render_frame(df[["run_id", "experiment", "status", "created_at"] + metrics], "table")
-    print(f"{len(df)} run(s)")
+    cols = ["run_id", "experiment", "status", "created_at"] + key_metrics(table.metrics)
+    render_rows(cols, table.values(cols), "table")
+    print(f"{len(table)} run(s)")
     return 0
 
 
@@ -104,17 +104,17 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _select_columns(df, args, sort_metric: str | None) -> list[str]:
+def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]:
     if args.columns:
         cols = [c.strip() for c in args.columns.split(",") if c.strip()]
-        unknown = [c for c in cols if c not in df.columns]
+        unknown = [c for c in cols if c not in table.columns]
         if unknown:
-            raise UnknownNameError("column", unknown[0], list(df.columns))
+            raise UnknownNameError("column", unknown[0], table.columns)
         return cols
-    metrics = df.attrs["metrics"]
+    metrics = table.metrics
     if sort_metric in metrics:
         metrics = [sort_metric] + [m for m in metrics if m != sort_metric]
-    params = df.attrs["params"] if args.all_params else varying_params(df)
+    params = table.params if args.all_params else varying_params(table)
     return ["run_id", "status"] + params + metrics
 
 
@@ -123,21 +123,23 @@ def cmd_compare(args) -> int:
     runs = load_runs(args)
     if not runs:
         raise ExptrackError("no runs to compare")
-    df = runs_frame(runs)
+    table = runs_table(runs)
     check_mode(args.mode)
-    df = apply_filter(df, args.filter)
-    df = sort_best_first(df, args.sort_by, args.mode)
+    table = apply_filter(table, args.filter)
+    table = sort_best_first(table, args.sort_by, args.mode)
     if args.limit:
-        df = df.head(args.limit)
-    view = df[_select_columns(df, args, args.sort_by)]
+        table = table.with_rows(table.rows[: args.limit])
+    columns = _select_columns(table, args, args.sort_by)
+    rows = table.values(columns)
     if args.export:
         path = Path(args.export)
         try:
-            view.to_csv(path, index=False)
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                write_csv(columns, rows, f)
         except OSError as exc:
             raise ExptrackError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-        print(f"wrote {len(view)} row(s) to {path}", file=sys.stderr)
-    render_frame(view, fmt)
+        print(f"wrote {len(rows)} row(s) to {path}", file=sys.stderr)
+    render_rows(columns, rows, fmt)
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from . import context as run_context
 from .errors import ExptrackError
 from .names import check_metrics
-from .query import best_row, runs_frame
+from .query import best_run, runs_frame
 from .run import get_tracker
 
 
@@ -63,8 +63,8 @@ class ExperimentTracker:
         runs = self._tracker.list_runs(experiment_name)
         if not runs:
             return None
-        row = best_row(runs_frame(runs), metric, mode)
-        return None if row is None else self.get_run(row["run_id"])
+        found = best_run(runs, metric, mode)
+        return None if found is None else self.get_run(found[0]["run_id"])
 
 
 __all__ = ["ExperimentTracker"]

@@ -28,22 +28,38 @@ def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
     return fmt
 
 
-def render_frame(df, fmt: str = "table", out: TextIO | None = None, title: str | None = None) -> None:
+def _plain(value: Any) -> Any:
+    """A cell for CSV/JSON: None and non-finite floats become empty/null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def render_rows(columns: list[str], rows: list[list[Any]], fmt: str = "table",
+                out: TextIO | None = None, title: str | None = None) -> None:
+    """Rows as a terminal table, CSV, JSON records or a Markdown table."""
     out = out or sys.stdout
     check_format(fmt, TABLE_FORMATS)
     if fmt == "csv":
-        df.to_csv(out, index=False)
+        write_csv(columns, rows, out)
     elif fmt == "json":
-        records = json.loads(df.to_json(orient="records", default_handler=str))
-        json.dump(records, out, indent=1)
+        records = [{c: _plain(v) for c, v in zip(columns, row)} for row in rows]
+        json.dump(records, out, indent=1, default=str)
         out.write("\n")
     elif fmt == "md":
-        cols = [str(c) for c in df.columns]
-        out.write("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n")
-        for row in df.itertuples(index=False):
+        out.write("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
+        for row in rows:
             out.write("| " + " | ".join(fmt_cell(v) for v in row) + " |\n")
     else:
-        render_table(list(df.columns), [list(r) for r in df.itertuples(index=False)], out, title)
+        render_table(columns, rows, out, title)
+
+
+def write_csv(columns: list[str], rows: list[list[Any]], out: TextIO) -> None:
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([("" if (c := _plain(v)) is None else c) for v in row] for row in rows)
 
 
 def render_table(columns: list[str], rows: list[list[Any]], out: TextIO | None = None,
@@ -80,4 +96,5 @@ def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
-__all__ = ["TABLE_FORMATS", "check_format", "dump_yaml", "fmt_cell", "render_frame", "render_table"]
+__all__ = ["TABLE_FORMATS", "check_format", "dump_yaml", "fmt_cell", "render_rows", "render_table",
+           "write_csv"]

@@ -1,4 +1,8 @@
-"""Runs as a pandas DataFrame: one row per run, flattened params and final metrics as columns."""
+"""Runs as a table: one row per run, flattened params and final metrics as columns.
+
+The CLI works on ``RunTable`` (plain Python: importing pandas alone costs half a second);
+``runs_frame`` gives the same table as a pandas DataFrame for the Python API.
+"""
 
 from __future__ import annotations
 
@@ -43,29 +47,73 @@ def _flat(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+class RunTable:
+    """Runs as rows of flat columns, without pandas: what the CLI filters, sorts and prints.
+
+    ``rows`` are dicts keyed by column name; ``params`` and ``metrics`` name the columns of each
+    kind (metric values are floats, NaN where a run lacks the metric).
+    """
+
+    def __init__(self, rows: list[dict[str, Any]], params: list[str], metrics: list[str]):
+        self.rows, self.params, self.metrics = rows, params, metrics
+
+    @property
+    def columns(self) -> list[str]:
+        return META_COLUMNS + self.params + self.metrics
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def with_rows(self, rows: list[dict[str, Any]]) -> "RunTable":
+        return RunTable(rows, self.params, self.metrics)
+
+    def values(self, columns: list[str]) -> list[list[Any]]:
+        return [[row.get(c, math.nan) for c in columns] for row in self.rows]
+
+
+def _number(value: Any) -> float:
+    """A metric cell as a float; anything that is not a number is NaN (like pd.to_numeric)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def runs_table(runs: Iterable[dict[str, Any]]) -> RunTable:
+    rows, param_cols, metric_cols = [], {}, {}
+    for run in runs:
+        row, p, m = run_row(run)
+        for name in m:
+            row[name] = _number(row[name])
+        rows.append(row)
+        param_cols.update(dict.fromkeys(p))
+        metric_cols.update(dict.fromkeys(m))
+    for row in rows:
+        for name in metric_cols:
+            row.setdefault(name, math.nan)
+    return RunTable(rows, list(param_cols), list(metric_cols))
+
+
 def runs_frame(runs: Iterable[dict[str, Any]]):
     """DataFrame of runs; ``df.attrs`` holds ``params`` and ``metrics``, the column names of each."""
     import pandas as pd
 
-    rows, param_cols, metric_cols = [], {}, {}
-    for run in runs:
-        row, p, m = run_row(run)
-        rows.append(row)
-        param_cols.update(dict.fromkeys(p))
-        metric_cols.update(dict.fromkeys(m))
-    columns = META_COLUMNS + list(param_cols) + list(metric_cols)
+    table = runs_table(runs)
+    columns = table.columns
     # column by column: several times faster than a list of dicts for 10,000 runs
-    df = pd.DataFrame({c: [row.get(c, math.nan) for row in rows] for c in columns},
+    df = pd.DataFrame({c: [row.get(c, math.nan) for row in table.rows] for c in columns},
                       columns=columns)
-    for col in metric_cols:
+    for col in table.metrics:
         df[col] = pd.to_numeric(df[col], errors="coerce")
-    df.attrs["params"], df.attrs["metrics"] = list(param_cols), list(metric_cols)
+    df.attrs["params"], df.attrs["metrics"] = table.params, table.metrics
     return df
 
 
-def check_metric(df, metric: str) -> None:
-    if metric not in df.attrs.get("metrics", []):
-        raise UnknownNameError("metric", metric, df.attrs.get("metrics", []))
+def check_metric(table: RunTable, metric: str) -> None:
+    if metric not in table.metrics:
+        raise UnknownNameError("metric", metric, table.metrics)
 
 
 def check_mode(mode: str) -> str:
@@ -97,53 +145,45 @@ def parse_filter(text: str) -> list[tuple[str, str, Any]]:
     return conditions
 
 
-def apply_filter(df, text: str | None):
+def apply_filter(table: RunTable, text: str | None) -> RunTable:
     if not text:
-        return df
-    import pandas as pd
-
-    mask = pd.Series(True, index=df.index)
+        return table
+    rows = table.rows
     for name, op, value in parse_filter(text):
-        if name not in df.columns:
-            raise UnknownNameError("filter column", name, [c for c in df.columns])
-        col = df[name]
+        if name not in table.columns:
+            raise UnknownNameError("filter column", name, table.columns)
+        compare = _OPS[op]
         if isinstance(value, float):
-            col = pd.to_numeric(col, errors="coerce")
-        elif name in df.attrs.get("metrics", []) or op in (">", "<", ">=", "<="):
+            rows = [r for r in rows if compare(_number(r.get(name, math.nan)), value)]
+        elif name in table.metrics or op in (">", "<", ">=", "<="):
             raise ExptrackError(f"malformed filter {text!r}: {name!r} compares with numbers, "
                                 f"got {value!r}")
         else:
-            col = col.astype(str)
-        mask &= _OPS[op](col, value).fillna(False).astype(bool)
-    return df[mask]
+            rows = [r for r in rows if compare(str(r.get(name, math.nan)), value)]
+    return table.with_rows(rows)
 
 
-def sort_best_first(df, metric: str | None, mode: str = "max"):
-    """Best first by ``metric``; NaN and inf never rank above a finite value."""
+def sort_best_first(table: RunTable, metric: str | None, mode: str = "max") -> RunTable:
+    """Best first by ``metric`` (stable); NaN and inf never rank above a finite value. Without
+    a metric: val_acc, test_acc or accuracy when there is one, else the newest first."""
     if metric is None:
-        metrics = df.attrs.get("metrics", [])
-        metric = next((m for m in ("val_acc", "test_acc", "accuracy") if m in metrics), None)
+        metric = next((m for m in ("val_acc", "test_acc", "accuracy") if m in table.metrics), None)
         if metric is None:
-            return df.sort_values("created_at", ascending=False, kind="stable")
-    check_metric(df, metric)
-    check_mode(mode)
-    key = df[metric].map(lambda v: v if v is not None and math.isfinite(v) else math.nan)
-    order = key.sort_values(ascending=(mode == "min"), na_position="last", kind="stable").index
-    return df.loc[order]
+            return table.with_rows(sorted(table.rows, key=lambda r: r.get("created_at") or "",
+                                          reverse=True))
+    check_metric(table, metric)
+    sign = -1.0 if check_mode(mode) == "max" else 1.0
 
+    def key(row: dict[str, Any]) -> tuple[bool, float]:
+        v = row.get(metric, math.nan)
+        return (True, 0.0) if not math.isfinite(v) else (False, sign * v)
 
-def best_row(df, metric: str, mode: str = "max") -> dict[str, Any] | None:
-    check_metric(df, metric)
-    ranked = sort_best_first(df, metric, mode)
-    finite = ranked[ranked[metric].map(lambda v: v is not None and math.isfinite(v))]
-    if finite.empty:
-        return None
-    return finite.iloc[0].to_dict()
+    return table.with_rows(sorted(table.rows, key=key))
 
 
 def best_run(runs: list[dict[str, Any]], metric: str, mode: str = "max"
              ) -> tuple[dict[str, Any], float] | None:
-    """``best_row`` on the runs themselves, without building a DataFrame (or importing pandas):
+    """The best run without building a table (or importing pandas):
     the run with the best finite last value of ``metric``, the first of equals, and that value."""
     if not any(metric in (r.get("summary") or {}) for r in runs):
         names = list(dict.fromkeys(n for r in runs for n in (r.get("summary") or {})))
@@ -166,13 +206,14 @@ def _finite(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def varying_params(df) -> list[str]:
+def varying_params(table: RunTable) -> list[str]:
     """Param columns whose value differs between runs (all of them for a single run)."""
-    params = df.attrs.get("params", [])
-    if len(df) <= 1:
-        return params
-    return [p for p in params if df[p].astype(str).nunique(dropna=False) > 1]
+    if len(table) <= 1:
+        return table.params
+    return [p for p in table.params
+            if len({str(r.get(p, math.nan)) for r in table.rows}) > 1]
 
 
-__all__ = ["META_COLUMNS", "apply_filter", "best_row", "best_run", "check_metric", "check_mode", "parse_filter",
-           "run_row", "runs_frame", "sort_best_first", "varying_params"]
+__all__ = ["META_COLUMNS", "RunTable", "apply_filter", "best_run", "check_metric", "check_mode",
+           "parse_filter", "run_row", "runs_frame", "runs_table", "sort_best_first",
+           "varying_params"]
