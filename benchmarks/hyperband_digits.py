@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -23,7 +24,13 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-GRID = {"train.lr": [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1], "train.weight_decay": [0.0, 0.0001]}
+GRIDS = {
+    "small": {"train.lr": [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1],
+              "train.weight_decay": [0.0, 0.0001]},
+    "large": {"train.lr": [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1],
+              "train.weight_decay": [0.0, 0.0001, 0.001], "train.optimizer": ["adamw", "sgd"]},
+}
+GRID = GRIDS["small"]
 
 
 def project_copy(root: Path) -> Path:
@@ -43,7 +50,7 @@ def sweep(root: Path, name: str, epochs: int, workers: int, hyperband: bool,
     if hyperband:
         config["early_terminate"] = {"type": "hyperband", "min_iter": 1, "eta": eta}
     if method != "grid":  # as many trials as the grid has points
-        config["run_cap"] = len(GRID["train.lr"]) * len(GRID["train.weight_decay"])
+        config["run_cap"] = math.prod(len(v) for v in GRID.values())
     (root / f"{name}.yaml").write_text(yaml.safe_dump(config))
     start = time.time()
     subprocess.run([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config", f"{name}.yaml",
@@ -78,15 +85,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eta", type=float, default=3, help="hyperband's culling factor")
     ap.add_argument("--grid-json", help="reuse the full grid's figures from an earlier --out")
+    ap.add_argument("--grid", choices=sorted(GRIDS), default="small",
+                    help="small: 6 lr x 2 weight decay; large: 6 lr x 3 weight decay x 2 optimizers")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    global GRID
+    GRID = GRIDS[args.grid]
     with tempfile.TemporaryDirectory() as tmp:
         root = project_copy(Path(tmp))
         grid = (json.loads(Path(args.grid_json).read_text())["grid"] if args.grid_json else
                 sweep(root, "grid", args.epochs, args.workers, hyperband=False))
         hb = sweep(root, "hyperband", args.epochs, args.workers, hyperband=True,
                    method=args.method, seed=args.seed, eta=args.eta)
-    result = {"grid": grid, "hyperband": hb, "hyperband_method": args.method, "seed": args.seed, "eta": args.eta,
+    result = {"grid_size": args.grid, "grid": grid, "hyperband": hb, "hyperband_method": args.method, "seed": args.seed, "eta": args.eta,
               "val_acc_gap_points": round(100 * (grid["best_val_acc"] - hb["best_val_acc"]), 2),
               "epoch_ratio": round(hb["epochs"] / grid["epochs"], 3),
               "targets_met": {"within_1_point": grid["best_val_acc"] - hb["best_val_acc"] <= 0.01,
