@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
 import socket
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from exptrack_core.errors import ExptrackError
+from exptrack_core.files import disk_error, write_json, write_text  # noqa: F401 (re-exported)
 
 HISTORY_HEADER = "step,name,value,timestamp\n"
 
 
 class TornRecordWarning(UserWarning):
     """A record file ends in a half-written line (the writer was killed mid-write)."""
-
-
-def disk_error(path: Path, exc: OSError) -> ExptrackError:
-    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return ExptrackError(f"no space left to write {path} ({exc.strerror}); "
-                             "records written before are intact; free space and resume")
-    return ExptrackError(f"cannot write {path}: {exc.strerror or exc}")
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Replace ``path`` atomically: readers see the old or the new file, never half of one."""
-    write_text(path, json.dumps(data, indent=1, sort_keys=False, default=str, allow_nan=True) + "\n")
-
-
-def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise disk_error(path, exc) from None
 
 
 def read_json(path: Path) -> Any:

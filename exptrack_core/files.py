@@ -1,0 +1,42 @@
+"""Writing files so that a reader or a crash never sees half of one."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ExptrackError
+
+
+def disk_error(path: Path, exc: OSError) -> ExptrackError:
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return ExptrackError(f"no space left to write {path} ({exc.strerror}); "
+                             "records written before are intact; free space and resume")
+    return ExptrackError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace ``path`` atomically: readers see the old or the new file, never half of one."""
+    write_text(path, json.dumps(data, indent=1, sort_keys=False, default=str, allow_nan=True) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise disk_error(path, exc) from None
+
+
+__all__ = ["disk_error", "write_json", "write_text"]
