@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sys
 from typing import Any
 
@@ -13,7 +11,7 @@ from .errors import ExptrackError
 from .output import dump_yaml, fmt_cell, render_table
 from .params import unflatten
 from .sweep_config import SweepConfig
-from .sweep import better
+from .sweep import rank_trials
 from .sweep_store import SweepStore, list_sweeps
 from . import sweeps as api
 
@@ -50,9 +48,8 @@ def _print_config(config: SweepConfig, out=sys.stdout) -> None:
 
 
 def _summary(outcome, store: SweepStore) -> None:
-    trials = sorted(outcome.trials, key=lambda t: (
-        t.status not in ("completed", "pruned"), t.value is None,
-        -(t.value or 0) if outcome.goal == "maximize" else (t.value or 0)))
+    ranked = rank_trials(outcome.trials, outcome.goal)
+    trials = ranked + [t for t in outcome.trials if t not in ranked]
     names = list(dict.fromkeys(k for t in trials for k in t.params))
     rows = [[t.trial_id, t.status, *[t.params.get(n) for n in names], t.value] for t in trials]
     print()
@@ -127,20 +124,6 @@ def cmd_sweep(args) -> int:
     return EXIT.get(outcome.status, 1)
 
 
-def controller_alive(store: SweepStore) -> bool:
-    try:
-        fd = os.open(store.dir / "controller.lock", os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-
-
 def sweep_rows(dir: Any) -> list[dict[str, Any]]:
     from .run import resolve_dir
 
@@ -148,17 +131,16 @@ def sweep_rows(dir: Any) -> list[dict[str, Any]]:
     for meta in list_sweeps(resolve_dir(dir)):
         store = SweepStore(resolve_dir(dir), meta["sweep_id"])
         status = meta["status"]
-        if status == "running" and not controller_alive(store):
+        if status == "running" and not store.controller_alive():
             status = "stopped"  # its controller died: resume it
         config = meta.get("config", {})
         metric = (config.get("metric") or {})
         goal = metric.get("goal", "maximize")
         counts: dict[str, int] = {}
-        best = None
         for t in meta["trials"]:
             counts[t.status] = counts.get(t.status, 0) + 1
-            if t.status in ("completed", "pruned") and better(t.value, best, goal):
-                best = t.value  # NaN and inf are never better
+        ranked = rank_trials(meta["trials"], goal)  # NaN and inf are never best
+        best = ranked[0].value if ranked else None
         rows.append({"sweep_id": meta["sweep_id"], "name": meta.get("name"),
                      "method": config.get("method"), "status": status, "trials": counts,
                      "metric": metric.get("name"), "best": best})
@@ -187,9 +169,7 @@ def cmd_promote(args) -> int:
         raise ExptrackError(f"sweep {args.sweep_id} has no metric to rank its trials by")
     if isinstance(args.top, bool) or args.top < 1:
         raise ExptrackError(f"invalid --top {args.top!r}: expected a positive integer")
-    ranked = [t for t in source.trials().values() if t.status in ("completed", "pruned")
-              and better(t.value, None, metric.goal)]  # finite values only
-    ranked.sort(key=lambda t: t.value, reverse=(metric.goal == "maximize"))
+    ranked = rank_trials(source.trials().values(), metric.goal)
     if not ranked:
         raise ExptrackError(f"sweep {args.sweep_id} has no finished trial with {metric.name}")
     fixed = api.fixed_params(args.set, args.params)

@@ -199,10 +199,7 @@ def best_run(runs: list[dict[str, Any]], metric: str, mode: str = "max"
 
 
 def _finite(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
+    v = _number(value)
     return v if math.isfinite(v) else None
 
 

@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .launch import TrialExit, TrialLaunch
 from .params import PARAMS_ENV, unflatten
@@ -40,6 +40,13 @@ def better(a: float | None, b: float | None, goal: str) -> bool:
     if b is None or not math.isfinite(b):
         return True
     return a > b if goal == "maximize" else a < b
+
+
+def rank_trials(trials: Iterable[TrialRecord], goal: str) -> list[TrialRecord]:
+    """Completed and pruned trials with a finite value, best first; the first of equals first."""
+    ranked = [t for t in trials if t.status in ("completed", "pruned") and better(t.value, None, goal)]
+    ranked.sort(key=lambda t: -t.value if goal == "maximize" else t.value)
+    return ranked
 
 
 @dataclass
@@ -97,12 +104,8 @@ class SweepRunner:
         return [t.as_history() for t in self.trials.values()]
 
     def best(self) -> TrialRecord | None:
-        best = None
-        for t in self.trials.values():
-            if t.status in ("completed", "pruned") and better(t.value, best.value if best else None,
-                                                              self.goal):
-                best = t
-        return best
+        ranked = rank_trials(self.trials.values(), self.goal)
+        return ranked[0] if ranked else None
 
     def counted(self) -> int:
         """Trials that count towards run_cap: every one that ended or is running (not killed)."""
@@ -355,4 +358,4 @@ def _log_objective_result(tracker: Any, run_id: str, result: Any, metric: str | 
     tracker.close(run_id)
 
 
-__all__ = ["FixedPoints", "build_executor", "SweepOutcome", "SweepRunner", "better", "metric_value"]
+__all__ = ["FixedPoints", "build_executor", "rank_trials", "SweepOutcome", "SweepRunner", "better", "metric_value"]

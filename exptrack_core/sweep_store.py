@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ExptrackError, UnknownNameError
+from .files import write_json
 from .secrets import redact_argv
 
 SWEEPS_DIR = "_sweeps"
@@ -109,6 +110,20 @@ class SweepStore:
                 if f.read(1) != b"\n":  # now at the end: the newline is appended, nothing overwritten
                     f.write(b"\n")
 
+    def controller_alive(self) -> bool:
+        """Does a live process hold this sweep's controller lock (see ``acquire``)?"""
+        try:
+            fd = os.open(self.dir / "controller.lock", os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -120,10 +135,7 @@ class SweepStore:
             return json.load(f)
 
     def write_meta(self, meta: dict[str, Any]) -> None:
-        tmp = self.dir / f".sweep.json.{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=1, default=str)
-        os.replace(tmp, self.dir / "sweep.json")
+        write_json(self.dir / "sweep.json", meta)
 
     def set_status(self, status: str) -> None:
         meta = self.meta()
