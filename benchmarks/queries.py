@@ -95,7 +95,7 @@ def generate(data: Path, n: int, steps: int) -> dict[str, Any]:
     and the same runs as MLflow rows. MLflow's own ``log_batch`` takes ~0.23 s per run here (40
     minutes for 10,000), so its rows are inserted in bulk with the values ``log_batch`` stores:
     ``metrics`` (every step), ``latest_metrics``, ``params``, ``runs``, the ``mlflow.runName`` tag."""
-    from exptrack_plugins.local_tracker import LocalTracker
+    from exptrack_plugins.local.tracker import LocalTracker
 
     if data.exists():
         shutil.rmtree(data)

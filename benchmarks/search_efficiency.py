@@ -57,11 +57,11 @@ FUNCTIONS: dict[str, tuple[Callable[[dict], float], dict, float]] = {
 
 def run_exptrack(method: str, fn: str, seed: int, n: int, options: dict,
                  fresh: bool = False) -> tuple[list, list]:
-    from exptrack_core.plugins import build_registry
+    from exptrack_core.plugin.registry import build_registry
     import importlib.metadata as md
 
     f, params, _ = FUNCTIONS[fn]
-    from exptrack_core.sweep_config import SweepConfig
+    from exptrack_core.sweep.config import SweepConfig
 
     cfg = SweepConfig.parse({"method": method, "metric": {"name": "y", "goal": "minimize"},
                              "parameters": params, **({"bayes": options} if options else {})})

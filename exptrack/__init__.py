@@ -15,7 +15,7 @@ from exptrack_core.run import Run, init
 def __getattr__(name: str):
     # the sweep machinery loads on first use: a trial program importing exptrack starts faster
     if name in ("sweep", "grid_search"):
-        from exptrack_core import sweep_api
+        from exptrack_core.sweep import api as sweep_api
 
         return getattr(sweep_api, name)
     raise AttributeError(f"module 'exptrack' has no attribute {name!r}")

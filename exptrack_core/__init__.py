@@ -1,6 +1,6 @@
 """exptrack's framework: hook specs, plugin loading, runs, params, queries. Users import ``exptrack``."""
 
-from .hookspecs import hookimpl
+from exptrack_core.plugin.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 

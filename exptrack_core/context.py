@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .secrets import redact_argv, redact_env
+from exptrack_core.secrets import redact_argv, redact_env
 
 PACKAGES = ("exptrack", "torch", "torchvision", "timm", "numpy", "pandas", "scikit-learn", "dvc",
             "wandb", "tensorboard", "optuna")

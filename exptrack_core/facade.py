@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import context as run_context
-from .errors import ExptrackError
-from .names import check_metrics
-from .query import best_run, runs_frame
-from .run import get_tracker
+from exptrack_core import context as run_context
+from exptrack_core.errors import ExptrackError
+from exptrack_core.names import check_metrics
+from exptrack_core.query import best_run, runs_frame
+from exptrack_core.run import get_tracker
 
 
 class ExperimentTracker:

@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import Any, Callable
 
-from .interfaces import RunInfo
+from exptrack_core.plugin.interfaces import RunInfo
 
 _STOP = object()
 

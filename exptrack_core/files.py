@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import ExptrackError
+from exptrack_core.errors import ExptrackError
 
 
 def disk_error(path: Path, exc: OSError) -> ExptrackError:

@@ -6,7 +6,7 @@ import math
 import numbers
 from typing import Any, Mapping
 
-from .errors import ExptrackError
+from exptrack_core.errors import ExptrackError
 
 _MAX_BYTES = 255
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import ExptrackError
+from exptrack_core.errors import ExptrackError
 
 PARAMS_ENV = "EXPTRACK_PARAMS"  # JSON of a sweep trial's flat overrides, set by executors
 

@@ -11,7 +11,7 @@ import operator
 import re
 from typing import Any, Iterable, Mapping
 
-from .errors import ExptrackError, UnknownNameError
+from exptrack_core.errors import ExptrackError, UnknownNameError
 
 META_COLUMNS = ["run_id", "experiment", "status", "created_at", "sweep_id", "trial_id"]
 _OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,

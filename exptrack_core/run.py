@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from . import context as run_context
-from .errors import ExptrackError
-from .fanout import Fanout
-from .interfaces import FINAL_STATUSES, RunInfo
-from .names import check_metrics, check_name
-from .params import PARAMS_ENV, apply_overrides, flatten
-from .plugins import get_registry
+from exptrack_core import context as run_context
+from exptrack_core.errors import ExptrackError
+from exptrack_core.fanout import Fanout
+from exptrack_core.plugin.interfaces import FINAL_STATUSES, RunInfo
+from exptrack_core.names import check_metrics, check_name
+from exptrack_core.params import PARAMS_ENV, apply_overrides, flatten
+from exptrack_core.plugin.registry import get_registry
 
 DEFAULT_DIR = "experiments"
 DEFAULT_EXPERIMENT = "default"
@@ -57,7 +57,7 @@ def split_backends(backends: str | Iterable[str] | None) -> tuple[str, list[str]
             if n not in out:
                 out.append(n)
         else:
-            from .errors import UnknownNameError
+            from exptrack_core.errors import UnknownNameError
             raise UnknownNameError("backend", n, trackers + sinks)
     return tracker, out
 
@@ -117,7 +117,7 @@ class Run:
         if not isinstance(params, Mapping):
             raise ExptrackError(f"params must be a mapping, got {type(params).__name__}")
         self.tracker.log_params(self.id, params)
-        from .params import set_dotted
+        from exptrack_core.params import set_dotted
         for k, v in flatten(params).items():
             set_dotted(self.info.params, k, v)
         self._fanout.send("log_params", dict(params))
@@ -258,7 +258,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     mirrored = dataclasses.replace(info, params=copy.deepcopy(params), tags=dict(tag_map))
     run = Run(tracker, run_id, info, Fanout(factories, mirrored, dict(backend_options or {})))
     if sweep_id:
-        from .trial import attach_stopper
+        from exptrack_core.sweep.stopping import attach_stopper
         attach_stopper(run)
     _active.add(run)
     _install_handlers()

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 import exptrack
-import exptrack_core.plugins as plugins
+import exptrack_core.plugin.registry as plugins
 
 STEPS = 5
 

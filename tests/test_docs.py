@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 
-from exptrack_core import hookspecs
-from exptrack_core.cli import build_parser
+from exptrack_core.plugin import hookspecs
+from exptrack_core.cli.commands import build_parser
 
 from .conftest import REPO
 

@@ -11,8 +11,8 @@ import pytest
 
 import exptrack
 from exptrack import ExptrackError
-from exptrack_core.interfaces import RunInfo
-from exptrack_plugins.dvc_backend import DvcBackend
+from exptrack_core.plugin.interfaces import RunInfo
+from exptrack_plugins.dvc.backend import DvcBackend
 
 DVC_ENV = {**os.environ, "DVC_NO_ANALYTICS": "1"}
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from exptrack_plugins import local_listing
-from exptrack_plugins.local_tracker import LocalTracker
+from exptrack_plugins.local import listing as local_listing
+from exptrack_plugins.local.tracker import LocalTracker
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import exptrack
-from exptrack_plugins.local_files import TornRecordWarning
-from exptrack_plugins.local_tracker import LocalTracker
+from exptrack_plugins.local.files import TornRecordWarning
+from exptrack_plugins.local.tracker import LocalTracker
 
 from .conftest import assert_one_line_error, run_cli
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exptrack_core.errors import ExptrackError
-from exptrack_core.macros import expand_command
+from exptrack_core.sweep.macros import expand_command
 
 PARAMS = {"lr": 0.001, "train.epochs": 3, "augment": False, "mixup": True}
 

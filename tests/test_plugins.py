@@ -10,7 +10,7 @@ import pytest
 
 import exptrack
 from exptrack_core.errors import PluginLoadError
-from exptrack_core.plugins import build_registry
+from exptrack_core.plugin.registry import build_registry
 
 from .conftest import assert_one_line_error, run_cli
 

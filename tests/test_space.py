@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from exptrack_core.space import DISTRIBUTIONS, ParamSpace, SweepConfigError
+from exptrack_core.sweep.space import DISTRIBUTIONS, ParamSpace, SweepConfigError
 
 
 def spec(body, name="p"):

@@ -12,7 +12,7 @@ import math
 import pytest
 
 from exptrack import ExptrackError
-from exptrack_core.plugins import get_registry
+from exptrack_core.plugin.registry import get_registry
 
 NAN = math.nan
 

@@ -7,8 +7,8 @@ import statistics
 import pytest
 
 from exptrack_core.errors import ExptrackError
-from exptrack_core.plugins import build_registry
-from exptrack_core.sweep_config import SweepConfig
+from exptrack_core.plugin.registry import build_registry
+from exptrack_core.sweep.config import SweepConfig
 
 
 def strategy(method, parameters, seed=0, **extra):

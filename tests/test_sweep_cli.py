@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import exptrack
-from exptrack_core.sweep_store import SweepStore
+from exptrack_core.sweep.journal import SweepStore
 
 from .conftest import REPO, assert_one_line_error, run_cli
 from .sweep_helpers import PARAMS, make_project

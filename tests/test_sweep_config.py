@@ -4,9 +4,9 @@ import importlib.metadata as md
 
 import pytest
 
-from exptrack_core import plugins
+from exptrack_core.plugin import registry as plugins
 from exptrack_core.errors import ExptrackError, UnknownNameError
-from exptrack_core.sweep_config import SweepConfig, SweepConfigError, check_grid_size
+from exptrack_core.sweep.config import SweepConfig, SweepConfigError, check_grid_size
 
 WANDB_YAML = """\
 # the kind of file people commit next to train.py for `wandb sweep sweep.yaml`

@@ -8,8 +8,8 @@ import pytest
 
 import exptrack
 from exptrack import ExptrackError
-from exptrack_core.interfaces import RunInfo
-from exptrack_plugins.tensorboard_backend import TensorBoardBackend
+from exptrack_core.plugin.interfaces import RunInfo
+from exptrack_plugins.tensorboard.backend import TensorBoardBackend
 
 
 def events(logdir: Path):

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from exptrack import ExptrackError
-from exptrack_core.space import ParamSpace
+from exptrack_core.sweep.space import ParamSpace
 
 from .conftest import REPO
 
@@ -264,8 +264,8 @@ def test_the_jsonl_path_option_chooses_the_file(venv):
 def test_method_halton_in_a_sweep_config_gets_points_from_the_installed_strategy(venv):
     proc = venv.python("""
         import json
-        from exptrack_core.plugins import get_registry
-        from exptrack_core.sweep_config import SweepConfig
+        from exptrack_core.plugin.registry import get_registry
+        from exptrack_core.sweep.config import SweepConfig
         config = SweepConfig.parse({"method": "halton", "metric": {"name": "loss"},
                                     "parameters": {"x": {"min": 0.0, "max": 1.0},
                                                    "opt": {"values": ["adam", "sgd", "adamw"]}}})

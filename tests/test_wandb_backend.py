@@ -11,9 +11,9 @@ import pytest
 
 import exptrack
 from exptrack import ExptrackError
-from exptrack_core.interfaces import RunInfo
-from exptrack_core.wandb_records import find_run_files, read_run
-from exptrack_plugins.wandb_backend import WandbBackend
+from exptrack_core.plugin.interfaces import RunInfo
+from exptrack_plugins.wandb.records import find_run_files, read_run
+from exptrack_plugins.wandb.backend import WandbBackend
 
 
 def the_wandb_run(run_dir):

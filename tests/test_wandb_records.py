@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from exptrack import ExptrackError
-from exptrack_core.wandb_records import (WandbRunFile, find_run_files, iter_raw_records,
+from exptrack_plugins.wandb.records import (WandbRunFile, find_run_files, iter_raw_records,
                                          read_records, read_run)
 
 W_AND_B_SCRIPT = textwrap.dedent("""

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import exptrack
-from exptrack_core.wandb_records import find_run_files, read_run
+from exptrack_plugins.wandb.records import find_run_files, read_run
 
 from .conftest import run_cli
 

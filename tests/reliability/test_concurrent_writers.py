@@ -7,8 +7,8 @@ import subprocess
 import sys
 import warnings
 
-from exptrack_plugins.local_files import TornRecordWarning
-from exptrack_plugins.local_tracker import LocalTracker
+from exptrack_plugins.local.files import TornRecordWarning
+from exptrack_plugins.local.tracker import LocalTracker
 
 from .helpers import count
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from exptrack_plugins.local_files import HISTORY_HEADER
+from exptrack_plugins.local.files import HISTORY_HEADER
 
 from ..conftest import run_cli, run_python
 from .helpers import count

@@ -51,7 +51,7 @@ def register_backends(register):
 # A user's launcher: its own flags (one of them a secret), then the exptrack CLI in-process.
 LAUNCHER = """
 import sys
-from exptrack_core.cli import main
+from exptrack_core.cli.commands import main
 sys.exit(main(["sweep", "--quiet", "--backend", "local,spy,console", "--trials", "2"]))
 """
 

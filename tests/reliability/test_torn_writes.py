@@ -12,8 +12,8 @@ from collections import Counter
 import pytest
 
 import exptrack
-from exptrack_plugins.local_files import TornRecordWarning
-from exptrack_plugins.local_tracker import LocalTracker
+from exptrack_plugins.local.files import TornRecordWarning
+from exptrack_plugins.local.tracker import LocalTracker
 
 from ..conftest import run_cli, run_python
 from ..sweep_helpers import PARAMS, make_project

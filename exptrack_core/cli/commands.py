@@ -1,0 +1,163 @@
+"""``exptrack ...``: the command line. Imports stay light here; each command imports what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from exptrack_core.errors import ExptrackError
+
+EPILOG = """examples:
+  exptrack sweep                              default sweep from params.yaml, local backend
+  exptrack runs                               every run, newest last
+  exptrack compare --sort-by val_acc          one row per run, best first
+  exptrack best --metric val_acc              the winning run and its params
+  exptrack plot val_acc -o curves.png         the metric's curve for each run
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other user error
+        self.exit(2, f"exptrack: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", help="experiments directory (default: $EXPTRACK_DIR or ./experiments)")
+
+
+def _cmd(module: str, name: str) -> Callable:
+    def run(args):
+        import importlib
+
+        return getattr(importlib.import_module(f"exptrack_core.cli.{module}"), name)(args)
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="exptrack", description="Experiment tracking and hyperparameter sweeps.",
+                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("sweep", help="run a hyperparameter sweep (default: params.yaml's sweep:)")
+    p.add_argument("--config", metavar="FILE", help="a sweep YAML (W&B sweep schema and more)")
+    p.add_argument("--params", default="params.yaml", metavar="FILE",
+                   help="the project's params file (default sweep, -S checks)")
+    p.add_argument("--method", help="grid, random, bayes or a plugin's strategy")
+    p.add_argument("--metric", help="the metric to optimise (overrides the config's)")
+    p.add_argument("--goal", help="minimize or maximize")
+    p.add_argument("--trials", type=int, metavar="N", help="run at most N trials (run_cap)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="trials at once (default 1)")
+    p.add_argument("--backend", metavar="NAME[,NAME]", help="where trials log, e.g. local,wandb")
+    p.add_argument("--executor", help="local (default, processes) or a plugin's executor")
+    p.add_argument("--resume", metavar="SWEEP_ID", help="continue a stopped or crashed sweep")
+    p.add_argument("--dry-run", action="store_true", help="check the config, show the first trials")
+    p.add_argument("--show", type=int, default=5, help=argparse.SUPPRESS)
+    p.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a param fixed for every trial, like dvc exp run -S")
+    p.add_argument("--max-failures", type=int, default=3, metavar="N",
+                   help="stop after N trials failed in a row (default 3)")
+    p.add_argument("--seed", type=int, help="seed of the search (random, bayes)")
+    p.add_argument("--experiment", help="experiment name of the trials (default: the sweep name)")
+    p.add_argument("--yes", action="store_true", help="allow a grid larger than the limit")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("sweeps", "cmd_sweep"))
+
+    p = sub.add_parser("sweeps", help="list sweeps: status, trials by status, best value")
+    p.add_argument("--json", action="store_true")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("sweeps", "cmd_sweeps"))
+
+    p = sub.add_parser("promote", help="re-run a sweep's best configs at full budget")
+    p.add_argument("sweep_id")
+    p.add_argument("--top", type=int, default=3, help="how many of the best (default 3)")
+    p.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="e.g. -S train.epochs=25")
+    p.add_argument("--params", default="params.yaml", metavar="FILE")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--backend")
+    p.add_argument("--executor")
+    p.add_argument("--max-failures", type=int, default=3)
+    p.add_argument("--quiet", action="store_true")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("sweeps", "cmd_promote"))
+
+    p = sub.add_parser("plugins", help="list loaded plugins: name, family, distribution, version, hooks")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd("plugins", "cmd_plugins"))
+
+    p = sub.add_parser("runs", help="list runs with their status and key metrics")
+    p.add_argument("experiment", nargs="?")
+    p.add_argument("--sweep", help="only the trials of this sweep")
+    p.add_argument("--json", action="store_true")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("runs", "cmd_runs"))
+
+    p = sub.add_parser("show", help="one run: params, final metrics, context")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("runs", "cmd_show"))
+
+    p = sub.add_parser("compare", help="one row per run: differing params and final metrics, best first")
+    p.add_argument("experiment", nargs="?")
+    p.add_argument("--sweep", help="only the trials of this sweep")
+    p.add_argument("--sort-by", metavar="METRIC")
+    p.add_argument("--mode", default="max", help="max (default) or min: what 'best' means")
+    p.add_argument("--filter", metavar="EXPR", help="e.g. 'val_acc>0.9,model.name==resnet18'")
+    p.add_argument("--columns", metavar="A,B,...", help="exactly these columns")
+    p.add_argument("--all-params", action="store_true", help="also params equal in every run")
+    p.add_argument("--format", default="table", help="table (default), csv, json or md")
+    p.add_argument("--export", metavar="FILE.csv", help="also write the table to a CSV file")
+    p.add_argument("--limit", type=int, help="at most this many rows")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("runs", "cmd_compare"))
+
+    p = sub.add_parser("best", help="the winning run and its params, ready to re-run")
+    p.add_argument("experiment", nargs="?")
+    p.add_argument("--sweep", help="only the trials of this sweep")
+    p.add_argument("--metric", required=True)
+    p.add_argument("--mode", default="max", help="max (default) or min")
+    p.add_argument("--format", default="yaml", help="yaml (default) or json")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("runs", "cmd_best"))
+
+    p = sub.add_parser("plot", help="a metric's curve for each run, in one PNG")
+    p.add_argument("metric")
+    p.add_argument("run_ids", nargs="*", metavar="RUN_ID")
+    p.add_argument("--experiment")
+    p.add_argument("--sweep")
+    p.add_argument("-o", "--output", default="curves.png")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("runs", "cmd_plot"))
+    return parser
+
+
+def _version() -> str:
+    from exptrack_core import __version__
+
+    return f"exptrack {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ExptrackError as exc:
+        print(f"exptrack: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("exptrack: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The commands that look at runs: runs, show, compare, best, plot."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from exptrack_core.errors import ExptrackError, UnknownNameError
+from exptrack_core.names import check_name
+from exptrack_core.cli.output import check_format, dump_yaml, render_rows, render_table, write_csv
+from exptrack_core.params import flatten
+from exptrack_core.query import (RunTable, apply_filter, best_run, check_mode, runs_table, sort_best_first,
+                    varying_params)
+from exptrack_core.run import get_tracker
+
+KEY_METRICS = ("val_acc", "val_loss", "test_acc", "val_f1", "train_loss")
+
+
+def load_runs(args) -> list[dict[str, Any]]:
+    """Runs selected by ``args.experiment`` / ``args.sweep``; unreadable ones are named on stderr."""
+    tracker = get_tracker(args.dir)
+    root = Path(tracker.root)
+    if not root.exists():
+        raise ExptrackError(f"no runs: directory {str(root)!r} does not exist "
+                            "(pass --dir or set EXPTRACK_DIR)")
+    if not root.is_dir():
+        raise ExptrackError(f"{str(root)!r} is not a directory")
+    errors: list[str] = []
+    experiment = getattr(args, "experiment", None)
+    if experiment:
+        check_name("experiment", experiment)  # before it is used as a path
+    if experiment and not (root / experiment).is_dir():
+        names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        raise UnknownNameError("experiment", experiment, names)
+    runs = tracker.list_runs(experiment, errors=errors)
+    for e in errors:
+        print(f"exptrack: warning: skipping unreadable run {e}", file=sys.stderr)
+    sweep = getattr(args, "sweep", None)
+    if sweep:
+        runs = [r for r in runs if r.get("sweep_id") == sweep]
+        if not runs:
+            raise ExptrackError(f"no runs of sweep {sweep!r} under {str(root)!r}")
+    return runs
+
+
+def key_metrics(metric_names: list[str], n: int = 3) -> list[str]:
+    chosen = [m for m in KEY_METRICS if m in metric_names][:n]
+    return chosen + [m for m in metric_names if m not in chosen][: n - len(chosen)]
+
+
+def cmd_runs(args) -> int:
+    runs = load_runs(args)
+    table = runs_table(runs)
+    if args.json:
+        cols = ["run_id", "experiment", "status", "created_at", "sweep_id"] + table.metrics
+        render_rows(cols, table.values(cols), "json")
+        return 0
+    cols = ["run_id", "experiment", "status", "created_at"] + key_metrics(table.metrics)
+    render_rows(cols, table.values(cols), "table")
+    print(f"{len(table)} run(s)")
+    return 0
+
+
+def cmd_show(args) -> int:
+    run = get_tracker(args.dir).get_run(args.run_id)
+    if args.json:
+        json.dump(run, sys.stdout, indent=1, default=str)
+        print()
+        return 0
+    print(f"run {run['run_id']}  experiment {run['experiment_name']}  status {run['status']}")
+    print(f"created {run['created_at']}  finished {run.get('finished_at') or '-'}")
+    if run.get("sweep_id"):
+        print(f"sweep {run['sweep_id']}  trial {run.get('trial_id')}")
+    if run.get("description"):
+        print(f"description: {run['description']}")
+    if run.get("tags"):
+        print("tags: " + ", ".join(f"{k}={v}" for k, v in run["tags"].items()))
+    if run.get("note"):
+        print(f"note: {run['note']}")
+    print("\nparams:")
+    for k, v in flatten(run["params"]).items():
+        print(f"  {k}: {v}")
+    print("\nmetrics (last / min / max / count):")
+    rows = [[k, s["last"], s["min"], s["max"], s["count"]] for k, s in run["summary"].items()]
+    render_table(["metric", "last", "min", "max", "values"], rows)
+    ctx = run.get("context") or {}
+    print("\ncontext:")
+    git = ctx.get("git") or {}
+    if git:
+        print(f"  git: {git.get('commit', '')[:12]} on {git.get('branch')}"
+              f"{' (dirty)' if git.get('dirty') else ''}")
+    for key in ("command", "hostname", "python", "seed"):
+        if ctx.get(key) is not None:
+            value = " ".join(ctx[key]) if isinstance(ctx[key], list) else ctx[key]
+            print(f"  {key}: {value}")
+    if ctx.get("packages"):
+        print("  packages: " + ", ".join(f"{k} {v}" for k, v in ctx["packages"].items()))
+    if run.get("artifacts"):
+        print("\nartifacts: " + ", ".join(run["artifacts"]))
+    print(f"\nfiles: {run['run_dir']}")
+    return 0
+
+
+def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]:
+    if args.columns:
+        cols = [c.strip() for c in args.columns.split(",") if c.strip()]
+        unknown = [c for c in cols if c not in table.columns]
+        if unknown:
+            raise UnknownNameError("column", unknown[0], table.columns)
+        return cols
+    metrics = table.metrics
+    if sort_metric in metrics:
+        metrics = [sort_metric] + [m for m in metrics if m != sort_metric]
+    params = table.params if args.all_params else varying_params(table)
+    return ["run_id", "status"] + params + metrics
+
+
+def cmd_compare(args) -> int:
+    fmt = check_format(args.format, ("table", "csv", "json", "md"))
+    runs = load_runs(args)
+    if not runs:
+        raise ExptrackError("no runs to compare")
+    table = runs_table(runs)
+    check_mode(args.mode)
+    table = apply_filter(table, args.filter)
+    table = sort_best_first(table, args.sort_by, args.mode)
+    if args.limit:
+        table = table.with_rows(table.rows[: args.limit])
+    columns = _select_columns(table, args, args.sort_by)
+    rows = table.values(columns)
+    if args.export:
+        path = Path(args.export)
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                write_csv(columns, rows, f)
+        except OSError as exc:
+            raise ExptrackError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        print(f"wrote {len(rows)} row(s) to {path}", file=sys.stderr)
+    render_rows(columns, rows, fmt)
+    return 0
+
+
+def rerun_command(params: dict[str, Any], project_params: Path = Path("params.yaml")) -> str:
+    """``dvc exp run -S k=v ...`` for the params that differ from the project's params.yaml."""
+    flat = flatten(params)
+    base: dict[str, Any] = {}
+    if project_params.is_file():
+        from exptrack_core.params import read_yaml_mapping
+        try:
+            base = flatten(read_yaml_mapping(project_params))
+        except ExptrackError:
+            base = {}
+    changed = {k: v for k, v in flat.items() if base.get(k, object()) != v} if base else flat
+    if not changed:
+        return "dvc exp run  # params.yaml already holds these values"
+    parts = ["dvc", "exp", "run"]
+    for k, v in changed.items():
+        value = json.dumps(v) if isinstance(v, (list, dict, bool)) or v is None else str(v)
+        parts += ["-S", f"{'' if not base or k in base else '+'}{k}={value}"]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def cmd_best(args) -> int:
+    fmt = check_format(args.format, ("yaml", "json"))
+    runs = load_runs(args)
+    if not runs:
+        raise ExptrackError("no runs to choose from")
+    found = best_run(runs, args.metric, args.mode)  # no DataFrame: pandas is not even imported
+    if found is None:
+        raise ExptrackError(f"no run has a finite value of {args.metric!r}")
+    run, value = found
+    result = {"run_id": run["run_id"], "experiment": run["experiment_name"],
+              "metric": args.metric, "mode": args.mode, "value": value,
+              "status": run["status"], "params": run["params"],
+              "rerun": rerun_command(run["params"])}
+    if run.get("sweep_id"):
+        result["sweep_id"] = run["sweep_id"]
+        restore = dvc_restore_command(args.dir, run)
+        if restore:
+            result["restore"] = restore
+    if fmt == "json":
+        json.dump(result, sys.stdout, indent=1, default=str)
+        print()
+    else:
+        sys.stdout.write(dump_yaml(result))
+    return 0
+
+
+def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:
+    """``dvc exp apply NAME`` for a trial that ran as a DVC experiment (``--executor dvc``)."""
+    from exptrack_core.run import resolve_dir
+    from exptrack_core.sweep.journal import SweepStore
+
+    try:
+        meta = SweepStore(resolve_dir(dir), run["sweep_id"]).meta()
+    except (OSError, ValueError):
+        return None
+    if (meta.get("settings") or {}).get("executor") != "dvc":
+        return None
+    return f"dvc exp apply {run['sweep_id']}-{run['trial_id']}"
+
+
+def cmd_plot(args) -> int:
+    tracker = get_tracker(args.dir)
+    if args.run_ids:
+        runs = [tracker.get_run(r) for r in args.run_ids]
+    else:
+        runs = [tracker.get_run(r["run_id"]) for r in load_runs(args)]
+    curves = {r["run_id"]: r["metrics"].get(args.metric) for r in runs}
+    if not any(curves.values()):
+        names = sorted({m for r in runs for m in r["metrics"]})
+        raise UnknownNameError("metric", args.metric, names)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for run_id, points in curves.items():
+        points = [p for p in (points or []) if p["step"] is not None]
+        if points:
+            ax.plot([p["step"] for p in points], [p["value"] for p in points], marker=".",
+                    label=run_id)
+    ax.set_xlabel("step")
+    ax.set_ylabel(args.metric)
+    ax.set_title(args.metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    out = Path(args.output)
+    try:
+        fig.savefig(out, dpi=120, bbox_inches="tight")
+    except OSError as exc:
+        raise ExptrackError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    print(f"wrote {out} ({sum(1 for c in curves.values() if c)} run(s))")
+    return 0
+
+
+__all__ = ["cmd_best", "cmd_compare", "cmd_plot", "cmd_runs", "cmd_show", "load_runs",
+           "rerun_command"]

@@ -1,0 +1,191 @@
+"""``exptrack sweep``, ``exptrack sweeps`` and ``exptrack promote``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from exptrack_core.cli.runs import rerun_command
+from exptrack_core.errors import ExptrackError
+from exptrack_core.cli.output import dump_yaml, fmt_cell, render_table
+from exptrack_core.params import unflatten
+from exptrack_core.sweep.config import SweepConfig
+from exptrack_core.sweep.controller import rank_trials
+from exptrack_core.sweep.journal import SweepStore, list_sweeps
+from exptrack_core.sweep import lifecycle as api
+
+EXIT = {"completed": 0, "failed": 1, "interrupted": 130}
+
+
+def _config(args) -> SweepConfig:
+    kwargs = {"allow_large": args.yes}
+    base = SweepConfig.load(args.config, **kwargs) if args.config else api.config_from_params(
+        args.params, **kwargs)
+    return api.with_overrides(base, method=args.method, metric=args.metric, goal=args.goal,
+                              run_cap=args.trials, **kwargs)
+
+
+def _print_config(config: SweepConfig, out=sys.stdout) -> None:
+    metric = config.metric
+    print(f"method: {config.method}", file=out)
+    if metric:
+        target = f", target {metric.target}" if metric.target is not None else ""
+        print(f"metric: {metric.name} ({metric.goal}{target})", file=out)
+    size = config.grid_size()
+    print(f"parameters: {', '.join(config.space.names)}"
+          + (f"  (grid of {size} points)" if size is not None else ""), file=out)
+    if config.run_cap:
+        print(f"run_cap: {config.run_cap}", file=out)
+    if config.early_terminate:
+        print(f"early_terminate: {json.dumps(config.early_terminate)}", file=out)
+    if config.program:
+        print(f"program: {config.program}", file=out)
+    if config.command:
+        print(f"command: {' '.join(config.command)}", file=out)
+    if config.ignored:
+        print(f"ignored (meaningful only to the W&B server): {', '.join(config.ignored)}", file=out)
+
+
+def _summary(outcome, store: SweepStore) -> None:
+    ranked = rank_trials(outcome.trials, outcome.goal)
+    trials = ranked + [t for t in outcome.trials if t not in ranked]
+    names = list(dict.fromkeys(k for t in trials for k in t.params))
+    rows = [[t.trial_id, t.status, *[t.params.get(n) for n in names], t.value] for t in trials]
+    print()
+    render_table(["trial", "status", *names, outcome.metric or "value"], rows,
+                 title=f"sweep {outcome.sweep_id}")
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items()))
+    print(f"\nsweep {outcome.sweep_id} {outcome.status}: {counts or 'no trials'}"
+          + (f" ({outcome.message})" if outcome.message else ""))
+    if outcome.best is not None:
+        best = outcome.best
+        print(f"best: trial {best.trial_id} (run {best.run_id}) {outcome.metric}="
+              f"{fmt_cell(best.value)}")
+        print("best params:")
+        sys.stdout.write("".join("  " + line for line in dump_yaml(unflatten(best.params)).splitlines(True)))
+        print(f"re-run it: {rerun_command(unflatten(best.params))}")
+    if outcome.status != "completed":
+        print(f"resume with: exptrack sweep --resume {outcome.sweep_id}")
+
+
+def cmd_sweep(args) -> int:
+    backends = args.backend
+    if backends:
+        from exptrack_core.run import split_backends
+
+        split_backends(backends)  # unknown names fail before anything starts
+    if args.resume:
+        if args.config or args.method or args.dry_run or args.set:
+            raise ExptrackError("--resume continues a sweep as it was configured; leave out "
+                                "--config, --method, -S and --dry-run")
+        store, config, meta = api.reopen(args.dir, args.resume)
+        settings = meta.get("settings", {})
+        backends = backends or settings.get("backends")
+        seed = settings.get("seed") if args.seed is None else args.seed
+        executor = args.executor or settings.get("executor", "local")
+        runner_executor = api.executor_for(executor, args.workers)
+        if args.trials is not None:
+            config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
+    else:
+        config = _config(args)
+        fixed = api.fixed_params(args.set, args.params)
+        if args.dry_run:
+            _print_config(config)
+            n = min(config.run_cap or args.show, args.show)
+            print(f"\nfirst {n} trial(s):")
+            for i, params in enumerate(api.suggestions(config, n, args.seed), 1):
+                shown = "  ".join(f"{k}={fmt_cell(v)}" for k, v in {**fixed, **params}.items())
+                print(f"  t{i:04d}  {shown}")
+            print("\ndry run: nothing was started")
+            return 0
+        seed, executor = args.seed, args.executor or "local"
+        api.check_settings(workers=args.workers, max_failures=args.max_failures)
+        runner_executor = api.executor_for(executor, args.workers)
+        store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
+                          settings={"backends": backends, "seed": seed, "executor": executor,
+                                    "workers": args.workers},
+                          argv=sys.argv)
+        print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
+              f" -> {store.dir}", file=sys.stderr)
+        for key in config.ignored:
+            print(f"exptrack: note: ignoring {key!r} (meaningful only to the W&B server)",
+                  file=sys.stderr)
+    points = store.meta().get("settings", {}).get("points")  # a promoted sweep being resumed
+    from exptrack_core.sweep.controller import FixedPoints
+
+    outcome = api.execute(store, config, executor=runner_executor, workers=args.workers,
+                          backends=backends, seed=seed, max_failures=args.max_failures,
+                          progress=not args.quiet,
+                          strategy=FixedPoints(points) if points else None)
+    _summary(outcome, store)
+    if outcome.status == "failed":
+        print(f"exptrack: error: {outcome.message}", file=sys.stderr)
+    return EXIT.get(outcome.status, 1)
+
+
+def sweep_rows(dir: Any) -> list[dict[str, Any]]:
+    from exptrack_core.run import resolve_dir
+
+    rows = []
+    for meta in list_sweeps(resolve_dir(dir)):
+        store = SweepStore(resolve_dir(dir), meta["sweep_id"])
+        status = meta["status"]
+        if status == "running" and not store.controller_alive():
+            status = "stopped"  # its controller died: resume it
+        config = meta.get("config", {})
+        metric = (config.get("metric") or {})
+        goal = metric.get("goal", "maximize")
+        counts: dict[str, int] = {}
+        for t in meta["trials"]:
+            counts[t.status] = counts.get(t.status, 0) + 1
+        ranked = rank_trials(meta["trials"], goal)  # NaN and inf are never best
+        best = ranked[0].value if ranked else None
+        rows.append({"sweep_id": meta["sweep_id"], "name": meta.get("name"),
+                     "method": config.get("method"), "status": status, "trials": counts,
+                     "metric": metric.get("name"), "best": best})
+    return rows
+
+
+def cmd_sweeps(args) -> int:
+    rows = sweep_rows(args.dir)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=1)
+        print()
+        return 0
+    table = [[r["sweep_id"], r["name"], r["method"], r["status"],
+              " ".join(f"{k}:{v}" for k, v in sorted(r["trials"].items())),
+              f"{r['metric']}={fmt_cell(r['best'])}" if r["best"] is not None else ""] for r in rows]
+    render_table(["sweep", "name", "method", "status", "trials", "best"], table)
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from exptrack_core.sweep.controller import FixedPoints
+
+    source, config, meta = api.reopen(args.dir, args.sweep_id)
+    metric = config.metric
+    if metric is None:
+        raise ExptrackError(f"sweep {args.sweep_id} has no metric to rank its trials by")
+    if isinstance(args.top, bool) or args.top < 1:
+        raise ExptrackError(f"invalid --top {args.top!r}: expected a positive integer")
+    ranked = rank_trials(source.trials().values(), metric.goal)
+    if not ranked:
+        raise ExptrackError(f"sweep {args.sweep_id} has no finished trial with {metric.name}")
+    fixed = api.fixed_params(args.set, args.params)
+    points = [{**t.params, **fixed} for t in ranked[: args.top]]
+    promoted = api.with_overrides(config, method="grid", run_cap=len(points), allow_large=True)
+    api.check_settings(workers=args.workers, max_failures=args.max_failures)
+    store = api.start(promoted, dir=args.dir, experiment=meta.get("experiment"),
+                      fixed={}, settings={"promoted_from": args.sweep_id, "points": points},
+                      argv=sys.argv)
+    print(f"promoting the top {len(points)} trial(s) of {args.sweep_id} as sweep {store.id}",
+          file=sys.stderr)
+    outcome = api.execute(store, promoted, executor=args.executor or "local", workers=args.workers,
+                          backends=args.backend, max_failures=args.max_failures,
+                          progress=not args.quiet, strategy=FixedPoints(points))
+    _summary(outcome, store)
+    return EXIT.get(outcome.status, 1)
+
+
+__all__ = ["cmd_promote", "cmd_sweep", "cmd_sweeps", "sweep_rows"]

@@ -1,0 +1,361 @@
+"""The sweep loop: ask the strategy, launch trials through an executor, record every end, resume.
+
+One controller drives a sweep (a lock refuses a second). Every trial is a run of the tracker
+(``sweep_id``/``trial_id`` set), created before its program starts so that a program that dies
+early is still recorded; the sweep's journal says which trials started and ended, so a resumed
+sweep never re-runs a trial that ended and re-runs those that were in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from exptrack_core.sweep.launch import TrialExit, TrialLaunch
+from exptrack_core.params import PARAMS_ENV, unflatten
+from exptrack_core.plugin.registry import get_registry
+from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
+                  get_tracker)
+from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
+from exptrack_core.sweep.stopping import CurveReader, build_stopper
+from exptrack_plugins.wandb.agent import WandbFollower, agent_env
+
+POLL_S = 0.05
+
+
+def metric_value(run: dict[str, Any], metric: str | None) -> float | None:
+    s = (run.get("summary") or {}).get(metric or "")
+    return None if s is None else s.get("last")
+
+
+def better(a: float | None, b: float | None, goal: str) -> bool:
+    """Is ``a`` better than ``b``? Non-finite values are never better."""
+    if a is None or not math.isfinite(a):
+        return False
+    if b is None or not math.isfinite(b):
+        return True
+    return a > b if goal == "maximize" else a < b
+
+
+def rank_trials(trials: Iterable[TrialRecord], goal: str) -> list[TrialRecord]:
+    """Completed and pruned trials with a finite value, best first; the first of equals first."""
+    ranked = [t for t in trials if t.status in ("completed", "pruned") and better(t.value, None, goal)]
+    ranked.sort(key=lambda t: -t.value if goal == "maximize" else t.value)
+    return ranked
+
+
+@dataclass
+class SweepOutcome:
+    sweep_id: str
+    status: str
+    trials: list[TrialRecord]
+    best: TrialRecord | None
+    metric: str | None
+    goal: str
+    message: str = ""
+    store: SweepStore | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+class SweepRunner:
+    def __init__(self, config: Any, store: SweepStore, *, executor: Any = "local",
+                 executor_options: dict[str, Any] | None = None, backends: str | None = None,
+                 max_failures: int = 3, seed: int | None = None, cwd: Path | None = None,
+                 fixed: dict[str, Any] | None = None, objective: Callable | None = None,
+                 progress: Any = None, strategy: Any = None):
+        self.config = config
+        self.store = store
+        self.meta = store.meta()
+        self.experiment = self.meta["experiment"]
+        self.tracker = get_tracker(store.root)
+        registry = get_registry()
+        self.strategy = strategy or registry.get("strategy", config.method).factory(
+            config.space, config.to_dict(), seed)
+        self.executor = executor if not isinstance(executor, str) else build_executor(
+            executor, {**(executor_options or {}), "cwd": cwd or os.getcwd()})
+        metric = config.metric
+        self.metric = metric.name if metric else None
+        self.goal = metric.goal if metric else "maximize"
+        self.target = metric.target if metric else None
+        self.run_cap = config.run_cap
+        self.backends = backends
+        self.max_failures = max_failures
+        self.cwd = Path(cwd or os.getcwd())
+        self.fixed = dict(fixed or {})
+        self.objective = objective
+        self.progress = progress
+        self.trials: dict[str, TrialRecord] = {}
+        self.rerun: list[dict[str, Any]] = []
+        self.failures_in_a_row = 0
+        self.message = ""
+        self.followers: dict[str, Any] = {}   # W&B-only trials whose offline files we follow
+        self.pruning: set[str] = set()
+        self._followed_at = 0.0
+        self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
+        self._curves = CurveReader(self.tracker, self.metric) if self._stopper else None
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    def history(self) -> list[dict[str, Any]]:
+        return [t.as_history() for t in self.trials.values()]
+
+    def best(self) -> TrialRecord | None:
+        ranked = rank_trials(self.trials.values(), self.goal)
+        return ranked[0] if ranked else None
+
+    def counted(self) -> int:
+        """Trials that count towards run_cap: every one that ended or is running (not killed)."""
+        return sum(1 for t in self.trials.values() if t.status != "killed")
+
+    def _next_trial_id(self) -> str:
+        return f"t{len(self.trials) + 1:04d}"
+
+    # -- resume ---------------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Read the journal; settle trials that were in flight when the last controller stopped."""
+        self.trials = self.store.trials()
+        for t in self.trials.values():
+            if t.status != "running":
+                continue
+            try:
+                run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
+            except Exception:
+                run = {"status": "crashed", "summary": {}}
+            status = run.get("status")
+            if status in ENDED:  # it finished; only its end was not journaled
+                self._end(t, status, metric_value(run, self.metric), run.get("note"))
+            else:
+                if status == "running":  # an orphan still running: stop it, it will be re-run
+                    _terminate_owner(run)
+                try:
+                    self.tracker.set_status(t.run_id, "killed", note="in flight when the sweep stopped")
+                except Exception:
+                    pass
+                self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
+                self.rerun.append(t.params)
+
+    def _end(self, t: TrialRecord, status: str, value: float | None, note: str | None) -> None:
+        t.status, t.value, t.note = status, value, note
+        self.store.record_end(t.trial_id, status, value, note)
+
+    # -- launching ------------------------------------------------------------------------------
+    def _launch(self, params: dict[str, Any]) -> TrialRecord:
+        trial_id = self._next_trial_id()
+        full = {**params, **self.fixed}  # -S on the command line beats the config
+        run_id = self.tracker.create_run(
+            self.experiment, params=unflatten(full), tags={"sweep": self.store.id},
+            description=f"trial {trial_id} of sweep {self.store.id}", sweep_id=self.store.id,
+            trial_id=trial_id, context={"sweep": self.store.id})
+        record = TrialRecord(trial_id, run_id, full, started_at=time.time())
+        self.trials[trial_id] = record
+        self.store.record_start(record)
+        env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
+               ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
+               ENV_EXPERIMENT: self.experiment, PARAMS_ENV: json.dumps(full, default=str)}
+        # A trial logs where the sweep says, not where the program's own defaults say (several
+        # trials writing the workspace's DVC metrics files at once would clobber each other).
+        env[ENV_BACKENDS] = self.backends or getattr(self.executor, "default_backends", "local")
+        launch = TrialLaunch(trial_id, run_id, full, env, self.tracker.run_dir(run_id),
+                             cwd=self.cwd, objective=self.objective,
+                             name=f"{self.store.id}-{trial_id}")
+        if self.objective is None:
+            from exptrack_core.sweep.macros import expand_command
+
+            # what `wandb agent` would hand a W&B training script, kept offline in the run dir
+            env.update(agent_env(launch.run_dir, run_id, self.store.id, full))
+            self.followers[trial_id] = WandbFollower(self.tracker, run_id, launch.run_dir)
+
+            cmd = expand_command(full, self.config.command, program=self.config.program,
+                                 environ={**os.environ, **env}, json_dir=launch.run_dir)
+            launch.argv = cmd.argv
+            launch.cleanup = [cmd.json_file] if cmd.json_file else []
+        self.executor.launch(launch)
+        if self.progress:
+            self.progress.started(record)
+        return record
+
+    def _settle(self, done: TrialExit) -> TrialRecord:
+        for path in done.trial.cleanup:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        t = self.trials[done.trial.trial_id]
+        follower = self.followers.pop(t.trial_id, None)
+        if follower is not None:
+            follower.finish()
+        self.tracker.close(t.run_id)
+        run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
+        status = run.get("status")
+        note = run.get("note")
+        if self.objective is not None and done.returncode == 0 and done.result is not None:
+            _log_objective_result(self.tracker, t.run_id, done.result, self.metric)
+            run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
+        if t.trial_id in self.pruning and status not in ENDED:
+            self.pruning.discard(t.trial_id)
+            status, note = "pruned", "stopped early by the sweep's stopper"
+            self.tracker.set_status(t.run_id, status, note=note)
+        elif status not in ENDED and status != "killed":
+            if done.returncode == 0:
+                status = "completed"
+            elif done.returncode in (-15, 143, 130, -2, -9, 137):
+                status = "killed"
+            else:
+                status = "failed"
+                note = f"exit code {done.returncode}: {done.error or ''}".strip()[-2000:]
+            self.tracker.set_status(t.run_id, status, note=note)
+        elif status == "failed" and done.error:
+            note = f"{note or ''}\n{done.error}".strip()[-2000:]
+        value = metric_value(run, self.metric)
+        self._end(t, status, value, note)
+        if status == "failed":
+            self.failures_in_a_row += 1
+        elif status in ("completed", "pruned"):
+            self.failures_in_a_row = 0
+        if status == "killed" and not self._stopping:
+            self.rerun.append(t.params)
+        if self.progress:
+            self.progress.ended(t, self.best())
+        return t
+
+    # -- the loop -------------------------------------------------------------------------------
+    _stopping = False
+
+    def _reached_target(self) -> bool:
+        if self.target is None:
+            return False
+        best = self.best()
+        if best is None or best.value is None:
+            return False
+        return best.value >= self.target if self.goal == "maximize" else best.value <= self.target
+
+    def run(self) -> SweepOutcome:
+        self.store.acquire()
+        try:
+            self.store.set_status("running")
+            self.recover()
+            status = self._loop()
+        except KeyboardInterrupt:
+            self._stopping = True
+            for done in self.executor.cancel_all():
+                self._settle(done)
+            status, self.message = "interrupted", "interrupted: running trials were marked killed"
+        finally:
+            self.store.release()
+        self.store.set_status(status)
+        return SweepOutcome(self.store.id, status, list(self.trials.values()), self.best(),
+                            self.metric, self.goal, self.message, self.store, self.stats())
+
+    def stats(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials.values():
+            out[t.status] = out.get(t.status, 0) + 1
+        return out
+
+    def _follow(self) -> None:
+        """Import W&B-only trials' new history; prune them when the stopper says so."""
+        now = time.time()
+        if not self.followers or now - self._followed_at < 0.25:
+            return
+        self._followed_at = now
+        for trial_id, follower in list(self.followers.items()):
+            if follower.poll() and self._stopper is not None and trial_id not in self.pruning:
+                runs = {t.trial_id: t.run_id for t in self.trials.values()}
+                if self._stopper.should_stop(trial_id, self._curves.read(runs)):
+                    self.pruning.add(trial_id)
+                    self.executor.terminate(trial_id)
+
+    def _loop(self) -> str:
+        exhausted = False
+        while True:
+            self._follow()
+            for done in self.executor.poll():
+                self._settle(done)
+            if self.failures_in_a_row >= self.max_failures:
+                self._stopping = True
+                for done in self.executor.cancel_all():
+                    self._settle(done)
+                last = next((t for t in reversed(self.trials.values()) if t.status == "failed"), None)
+                self.message = (f"stopped: {self.failures_in_a_row} trials failed in a row "
+                                f"(--max-failures {self.max_failures}); last error: "
+                                f"{(last.note or '').splitlines()[-1:] or ''}")
+                return "failed"
+            if self._reached_target():
+                self._stopping = True
+                for done in self.executor.cancel_all():
+                    self._settle(done)
+                self.message = f"target {self.metric}={self.target} reached"
+                return "completed"
+            capped = self.run_cap is not None and self.counted() >= self.run_cap
+            while not exhausted and not capped and self.executor.free_slots > 0:
+                params = self.rerun.pop(0) if self.rerun else self.strategy.suggest(self.history())
+                if params is None:
+                    exhausted = True
+                    break
+                self._launch(params)
+                capped = self.run_cap is not None and self.counted() >= self.run_cap
+                for done in self.executor.poll():  # an inline trial has already ended
+                    self._settle(done)
+            if not self.executor.running() and not any(t.status == "running"
+                                                       for t in self.trials.values()):
+                if exhausted or capped:
+                    self.message = ("run_cap reached" if capped else "search space exhausted")
+                    return "completed"
+            time.sleep(POLL_S)
+
+
+class FixedPoints:
+    """A strategy over a given list of configs, each run once (``exptrack promote``)."""
+
+    def __init__(self, points: list[dict[str, Any]]):
+        self.points = points
+
+    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+        taken = [h["params"] for h in history if h["status"] != "killed"]
+        for point in self.points:
+            if not any(all(p.get(k) == v for k, v in point.items()) for p in taken):
+                return dict(point)
+        return None
+
+
+def build_executor(name: str, options: dict[str, Any]) -> Any:
+    """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
+    return get_registry().get("executor", name).factory(options)
+
+
+def _terminate_owner(run: dict[str, Any]) -> None:
+    from exptrack_plugins.local.files import owner_alive
+
+    owner = run.get("owner") or {}
+    if owner_alive(owner):
+        import signal
+
+        try:
+            os.kill(owner["pid"], signal.SIGTERM)
+        except OSError:
+            return
+        for _ in range(100):
+            if not owner_alive(owner):
+                return
+            time.sleep(0.05)
+
+
+def _log_objective_result(tracker: Any, run_id: str, result: Any, metric: str | None) -> None:
+    """An objective may return a number (the sweep metric) or a dict of final metrics."""
+    from exptrack_core.names import check_metrics
+
+    if isinstance(result, dict):
+        values = check_metrics(result)
+    elif metric is not None:
+        values = check_metrics({metric: result})
+    else:
+        return
+    tracker.log_metrics(run_id, values, None, time.time())
+    tracker.close(run_id)
+
+
+__all__ = ["FixedPoints", "build_executor", "rank_trials", "SweepOutcome", "SweepRunner", "better", "metric_value"]

@@ -1,0 +1,200 @@
+"""A sweep's own record: its config, status, and an append-only journal of trial starts and ends.
+
+    <root>/_sweeps/<sweep_id>/
+        sweep.json       config, name, experiment, status, times, controller process
+        trials.jsonl     {"event": "start", trial_id, run_id, params} / {"event": "end", trial_id, status, value}
+        controller.lock  held (flock) by the one controller driving the sweep
+
+The journal is the sweep's memory across crashes: a resumed controller re-reads it, never re-runs
+a trial that ended, and re-runs those that were in flight.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from exptrack_core.errors import ExptrackError, UnknownNameError
+from exptrack_core.files import write_json
+from exptrack_core.secrets import redact_argv
+
+SWEEPS_DIR = "_sweeps"
+ENDED = ("completed", "pruned", "failed")  # never re-run; "killed" trials are re-run on resume
+
+
+@dataclass
+class TrialRecord:
+    trial_id: str
+    run_id: str
+    params: dict[str, Any]
+    status: str = "running"
+    value: float | None = None
+    note: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_history(self) -> dict[str, Any]:
+        return {"trial_id": self.trial_id, "params": self.params, "status": self.status,
+                "value": self.value}
+
+
+class SweepLockedError(ExptrackError):
+    pass
+
+
+class SweepStore:
+    def __init__(self, root: str | os.PathLike, sweep_id: str):
+        self.root = Path(root)
+        self.id = sweep_id
+        self.dir = self.root / SWEEPS_DIR / sweep_id
+        self._lock_fd: int | None = None
+
+    # -- creation and lookup --------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: str | os.PathLike, *, name: str, experiment: str,
+               config: dict[str, Any], argv: list[str] | None = None) -> "SweepStore":
+        base = Path(root) / SWEEPS_DIR
+        base.mkdir(parents=True, exist_ok=True)
+        while True:
+            sweep_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+            try:
+                (base / sweep_id).mkdir()
+                break
+            except FileExistsError:
+                continue
+        store = cls(root, sweep_id)
+        store.write_meta({"sweep_id": sweep_id, "name": name, "experiment": experiment,
+                          "status": "running", "created_at": time.time(), "finished_at": None,
+                          "config": config, "command": redact_argv(argv or [])})
+        (store.dir / "trials.jsonl").touch()
+        return store
+
+    @classmethod
+    def open(cls, root: str | os.PathLike, sweep_id: str) -> "SweepStore":
+        store = cls(root, sweep_id)
+        if not (store.dir / "sweep.json").is_file():
+            raise UnknownNameError("sweep", sweep_id, [s["sweep_id"] for s in list_sweeps(root)])
+        return store
+
+    # -- the controller lock --------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Become the sweep's only controller, or fail naming the one that is."""
+        fd = os.open(self.dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise SweepLockedError(
+                f"sweep {self.id} is already being run by {holder}; wait for it to finish or stop "
+                "it (Ctrl+C) before resuming") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+        self._lock_fd = fd
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        """A controller killed mid-append left half a line: close it so the next event stands alone."""
+        path = self.dir / "trials.jsonl"
+        with open(path, "rb+") as f:
+            end = f.seek(0, os.SEEK_END)
+            if end:
+                f.seek(end - 1)
+                if f.read(1) != b"\n":  # now at the end: the newline is appended, nothing overwritten
+                    f.write(b"\n")
+
+    def controller_alive(self) -> bool:
+        """Does a live process hold this sweep's controller lock (see ``acquire``)?"""
+        try:
+            fd = os.open(self.dir / "controller.lock", os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- metadata -------------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        with open(self.dir / "sweep.json", encoding="utf-8") as f:
+            return json.load(f)
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        write_json(self.dir / "sweep.json", meta)
+
+    def set_status(self, status: str) -> None:
+        meta = self.meta()
+        meta["status"] = status
+        meta["finished_at"] = None if status == "running" else time.time()
+        self.write_meta(meta)
+
+    # -- the trial journal ----------------------------------------------------------------------
+    def _append(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, default=str) + "\n"
+        with open(self.dir / "trials.jsonl", "a", encoding="utf-8") as f:
+            f.write(line)
+
+    def record_start(self, trial: TrialRecord) -> None:
+        self._append({"event": "start", "trial_id": trial.trial_id, "run_id": trial.run_id,
+                      "params": trial.params, "time": time.time()})
+
+    def record_end(self, trial_id: str, status: str, value: float | None,
+                   note: str | None = None) -> None:
+        self._append({"event": "end", "trial_id": trial_id, "status": status, "value": value,
+                      "note": note, "time": time.time()})
+
+    def _events(self) -> Iterator[dict[str, Any]]:
+        with open(self.dir / "trials.jsonl", "rb") as f:
+            for raw in f:
+                if not raw.endswith(b"\n"):
+                    break  # torn by a kill mid-write: that event never happened
+                try:
+                    yield json.loads(raw)
+                except ValueError:
+                    continue
+
+    def trials(self) -> dict[str, TrialRecord]:
+        out: dict[str, TrialRecord] = {}
+        for ev in self._events():
+            if ev.get("event") == "start":
+                out[ev["trial_id"]] = TrialRecord(ev["trial_id"], ev["run_id"], ev["params"],
+                                                  started_at=ev.get("time", 0.0))
+            elif ev.get("event") == "end" and ev.get("trial_id") in out:
+                t = out[ev["trial_id"]]
+                t.status, t.value, t.note = ev["status"], ev.get("value"), ev.get("note")
+                t.ended_at = ev.get("time")
+        return out
+
+
+def list_sweeps(root: str | os.PathLike) -> list[dict[str, Any]]:
+    base = Path(root) / SWEEPS_DIR
+    if not base.is_dir():
+        return []
+    out = []
+    for d in sorted(base.iterdir()):
+        try:
+            store = SweepStore(root, d.name)
+            meta = store.meta()
+            meta["trials"] = list(store.trials().values())
+            out.append(meta)
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+__all__ = ["ENDED", "SWEEPS_DIR", "SweepLockedError", "SweepStore", "TrialRecord", "list_sweeps"]

@@ -1,0 +1,180 @@
+"""Starting, resuming and summarising sweeps: what ``exptrack sweep`` and ``exptrack.sweep()`` share."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from exptrack_core.errors import ExptrackError
+from exptrack_core.names import check_name
+from exptrack_core.params import apply_overrides, flatten, read_yaml_mapping
+from exptrack_core.plugin.registry import get_registry
+from exptrack_core.run import resolve_dir
+from exptrack_core.sweep.controller import SweepOutcome, SweepRunner
+from exptrack_core.sweep.config import SweepConfig
+from exptrack_core.sweep.journal import SweepStore
+
+DEFAULT_PARAMS = "params.yaml"
+
+
+def config_from_params(path: str | os.PathLike = DEFAULT_PARAMS, **kwargs: Any) -> SweepConfig:
+    """The default sweep: the ``sweep:`` section of params.yaml."""
+    p = Path(path)
+    if not p.is_file():
+        raise ExptrackError(f"no sweep config: {str(p)!r} does not exist; pass --config FILE "
+                            "(a W&B sweep YAML) or run in a project with a params.yaml")
+    data = read_yaml_mapping(p, "params file")
+    if "sweep" not in data:
+        raise ExptrackError(f"no sweep config: {str(p)!r} has no 'sweep:' section; add one or "
+                            "pass --config FILE")
+    return SweepConfig.parse({"sweep": data["sweep"]}, **kwargs)
+
+
+def with_overrides(config: SweepConfig, *, method: str | None = None, metric: str | None = None,
+                   goal: str | None = None, run_cap: int | None = None, **kwargs: Any) -> SweepConfig:
+    """The config with command-line choices applied, checked again as a whole."""
+    data = config.to_dict()
+    if method:
+        data.pop(data.get("method"), None)
+        data["method"] = method
+    if metric or goal:
+        m = dict(data.get("metric") or {})
+        if metric:
+            m["name"] = metric
+        if goal:
+            m["goal"] = goal
+        data["metric"] = m
+    if run_cap is not None:
+        if isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1:
+            raise ExptrackError(f"invalid --trials {run_cap!r}: expected a positive integer")
+        data["run_cap"] = run_cap
+    new = SweepConfig.parse(data, **kwargs)
+    new.ignored = list(dict.fromkeys(config.ignored + new.ignored))  # to_dict() drops them
+    return new
+
+
+def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, Any]:
+    """``-S key=value`` given to a sweep: checked against params.yaml like ``dvc exp run -S``."""
+    if not overrides:
+        return {}
+    p = Path(params_file)
+    base = read_yaml_mapping(p, "params file") if p.is_file() else {}
+    applied = flatten(apply_overrides(base, overrides, strict=p.is_file()))
+    before = flatten(base)
+    keys = [o.split("=", 1)[0].lstrip("+").strip() for o in overrides]
+    return {k: v for k, v in applied.items() if any(k == key or k.startswith(key + ".") for key in keys)
+            or k not in before}
+
+
+def check_settings(*, workers: Any = 1, max_failures: Any = 3) -> None:
+    """The numbers a user gives a sweep, checked before its record is created."""
+    for flag, value in (("--workers", workers), ("--max-failures", max_failures)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ExptrackError(f"invalid {flag} {value!r}: expected a positive integer")
+
+
+def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
+          experiment: str | None = None, fixed: Mapping[str, Any] | None = None,
+          settings: Mapping[str, Any] | None = None, argv: list[str] | None = None) -> SweepStore:
+    experiment = experiment or config.name or "sweep"
+    check_name("experiment", experiment)
+    store = SweepStore.create(resolve_dir(dir), name=config.name or experiment,
+                              experiment=experiment, config=config.to_dict(), argv=argv)
+    meta = store.meta()
+    meta["fixed"] = dict(fixed or {})
+    meta["settings"] = dict(settings or {})
+    store.write_meta(meta)
+    return store
+
+
+def reopen(dir: str | os.PathLike | None, sweep_id: str) -> tuple[SweepStore, SweepConfig, dict]:
+    store = SweepStore.open(resolve_dir(dir), sweep_id)
+    meta = store.meta()
+    return store, SweepConfig.parse(meta["config"], allow_large=True), meta
+
+
+def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = None) -> Any:
+    """Build (and so check) the executor before the sweep's record is created: a setup it
+    refuses (e.g. --executor dvc outside a DVC project) leaves nothing behind."""
+    from exptrack_core.sweep.controller import build_executor
+
+    check_settings(workers=workers)
+    return build_executor(name, {"workers": workers, "cwd": os.fspath(cwd or os.getcwd())})
+
+
+def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,
+            backends: str | None = None, seed: int | None = None, max_failures: int = 3,
+            objective: Callable | None = None, progress: bool = True,
+            cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
+    check_settings(workers=workers, max_failures=max_failures)
+    if isinstance(executor, str):
+        executor = executor_for(executor, workers, cwd)
+    meta = store.meta()
+    view = None
+    if progress:
+        from exptrack_core.sweep.progress import SweepProgress
+
+        total = config.run_cap or config.grid_size() if config.method == "grid" else config.run_cap
+        view = SweepProgress(total, config.metric.name if config.metric else None)
+    runner = SweepRunner(config, store, executor=executor, executor_options={"workers": workers},
+                         backends=backends, max_failures=max_failures, seed=seed, cwd=cwd,
+                         fixed=meta.get("fixed"), objective=objective, progress=view,
+                         strategy=strategy)
+    try:
+        return runner.run()
+    finally:
+        if view is not None:
+            view.close()
+
+
+def suggestions(config: SweepConfig, n: int, seed: int | None = None) -> list[dict[str, Any]]:
+    """The first ``n`` trials the strategy would run (for --dry-run): nothing is started."""
+    strategy = get_registry().get("strategy", config.method).factory(config.space, config.to_dict(), seed)
+    history: list[dict[str, Any]] = []
+    out = []
+    for i in range(n):
+        params = strategy.suggest(history)
+        if params is None:
+            break
+        out.append(params)
+        history.append({"trial_id": f"t{i + 1:04d}", "params": params, "status": "running",
+                        "value": None})
+    return out
+
+
+@dataclass
+class SweepResult:
+    sweep_id: str
+    status: str
+    best_params: dict[str, Any] | None
+    best_value: float | None
+    best_run_id: str | None
+    trials: Any  # pandas.DataFrame, one row per trial
+    message: str = ""
+
+
+def trials_frame(outcome: SweepOutcome):
+    import pandas as pd
+
+    rows = []
+    for t in outcome.trials:
+        rows.append({"trial_id": t.trial_id, "run_id": t.run_id, "status": t.status,
+                     **t.params, outcome.metric or "value": t.value})
+    df = pd.DataFrame(rows)
+    if not df.empty and outcome.metric in df:
+        df = df.sort_values(outcome.metric, ascending=(outcome.goal == "minimize"),
+                            na_position="last", kind="stable").reset_index(drop=True)
+    return df
+
+
+def result_of(outcome: SweepOutcome) -> SweepResult:
+    best = outcome.best
+    return SweepResult(outcome.sweep_id, outcome.status, dict(best.params) if best else None,
+                       best.value if best else None, best.run_id if best else None,
+                       trials_frame(outcome), outcome.message)
+
+
+__all__ = ["SweepResult", "executor_for", "check_settings", "config_from_params", "execute", "fixed_params",
+           "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

@@ -1,0 +1,134 @@
+"""Runs each trial as a local process; ``workers`` at once, one GPU each when there are GPUs."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Any, Mapping
+
+from exptrack_core.errors import ExptrackError
+from exptrack_core.sweep.launch import TrialExit, TrialLaunch, stderr_tail
+
+
+def visible_gpus() -> list[str]:
+    """GPU ids to hand out: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g.strip() for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return []
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the trial gets SIGTERM if the sweep controller dies, so no trial is orphaned."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class ProcessExecutor:
+    def __init__(self, options: Mapping[str, Any] | None = None):
+        options = dict(options or {})
+        workers = options.get("workers", 1)
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ExptrackError(f"invalid --workers {workers!r}: expected a positive integer")
+        self.workers = workers
+        self.gpus = options.get("gpus", visible_gpus())
+        self._running: dict[str, tuple[TrialLaunch, subprocess.Popen, str | None]] = {}
+
+    @property
+    def free_slots(self) -> int:
+        return self.workers - len(self._running)
+
+    def running(self) -> list[TrialLaunch]:
+        return [t for t, _, _ in self._running.values()]
+
+    def _free_gpu(self) -> str | None:
+        if not self.gpus:
+            return None
+        used = [g for _, _, g in self._running.values()]
+        return min(self.gpus, key=used.count)  # least-shared first
+
+    def launch(self, trial: TrialLaunch) -> None:
+        env = {**os.environ, **trial.env, "PYTHONUNBUFFERED": "1"}
+        # A trial must start its own W&B service: through an inherited one, relative dirs
+        # resolve against the service's working directory and the run's files are lost.
+        env.pop("WANDB_SERVICE", None)
+        gpu = self._free_gpu()
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = gpu
+        out = open(trial.run_dir / "stdout.log", "ab")
+        err = open(trial.run_dir / "stderr.log", "ab")
+        try:
+            proc = subprocess.Popen(
+                trial.argv, cwd=trial.cwd, env=env, stdout=out, stderr=err,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        except OSError as exc:
+            err.write(f"cannot start {trial.argv[:3]}: {exc}\n".encode())
+            proc = None
+        finally:
+            out.close()
+            err.close()
+        if proc is None:
+            self._running[trial.trial_id] = (trial, _Failed(), gpu)
+        else:
+            self._running[trial.trial_id] = (trial, proc, gpu)
+
+    def poll(self) -> list[TrialExit]:
+        done = []
+        for trial_id, (trial, proc, _) in list(self._running.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del self._running[trial_id]
+            error = stderr_tail(trial.run_dir / "stderr.log") if code != 0 else None
+            done.append(TrialExit(trial, code, error))
+        return done
+
+    def terminate(self, trial_id: str) -> None:
+        """Ask one trial to stop (SIGTERM), e.g. when the sweep's stopper prunes it."""
+        entry = self._running.get(trial_id)
+        if entry is not None and entry[1].poll() is None:
+            entry[1].send_signal(signal.SIGTERM)
+
+    def cancel_all(self, grace: float = 10.0) -> list[TrialExit]:
+        """SIGTERM every trial (each marks its run killed), SIGKILL what is left after ``grace``."""
+        for _, proc, _ in self._running.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + grace
+        while time.time() < deadline and any(p.poll() is None for _, p, _ in self._running.values()):
+            time.sleep(0.05)
+        for _, proc, _ in self._running.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        return self.poll()
+
+
+class _Failed:
+    """Stands for a process that could not even start."""
+
+    def poll(self) -> int:
+        return 127
+
+    def send_signal(self, sig: int) -> None:
+        pass
+
+    kill = wait = lambda self: None
+
+
+__all__ = ["ProcessExecutor", "visible_gpus"]

@@ -1,0 +1,207 @@
+"""Bayesian optimisation: one Optuna study kept alive across calls, fed from the sweep's history.
+
+The strategy holds one in-memory study and its sampler. Each ``suggest(history)`` checks whether
+the history extends what the study already knows (the same trials in the same order, running ones
+that have since ended, new ones at the end): then it only tells the study the news and asks once,
+exactly as Optuna's own ask/tell loop would, so the sampler keeps its random stream and its
+warm-started kernel fit. Anything else (a fresh process resuming a sweep, a different history, an
+imputed value that moved) rebuilds the study from the history, with the sampler seeded by
+(seed, len(history)), so the suggestion still depends on the history alone and a resumed sweep
+goes on where it stopped.
+
+Running trials stay running in the study: the GP sampler then scores candidates with q-batch
+expected improvement over them, and TPE with ``constant_liar``, so parallel workers do not all
+probe the same point. Failed trials and non-finite values are imputed from the completed ones
+(``metric.impute``: worst by default) instead of breaking the model.
+
+Options (``bayes:`` in the sweep config):
+
+- ``sampler``: ``auto`` (default: GP when no parameter is categorical, TPE otherwise), ``gp``, ``tpe``
+- ``n_startup_trials``: the first trials, drawn by Optuna's seeded random sampler before the model
+  takes over (default 10, Optuna's own; the model waits for that many completed trials)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import warnings
+from typing import Any, Mapping
+
+from exptrack_core.errors import ExptrackError
+from exptrack_core.sweep.space import ParamSpace
+
+SAMPLERS = ("auto", "gp", "tpe")
+DEFAULT_STARTUP = 10
+_OPTIONS = ("sampler", "n_startup_trials")
+RUNNING = "running"  # a record's state: RUNNING, a float (its value as the model sees it) or None
+
+Record = tuple  # (key: tuple of internal values | None, state: RUNNING | float | None)
+
+
+class BayesSearch:
+    """``suggest(history)``: the next point from a GP or TPE model of the recorded trials."""
+
+    def __init__(self, space: ParamSpace, config: Mapping[str, Any] | None = None,
+                 seed: int | None = None):
+        config = dict(config or {})
+        metric = config.get("metric") or {}
+        if not metric.get("name"):
+            raise ExptrackError("method bayes needs a metric to optimise, e.g. "
+                                "metric: {name: val_loss, goal: minimize}")
+        self.space = space
+        self.goal = metric.get("goal", "minimize")
+        self.impute = metric.get("impute", "worst")
+        self.seed = secrets.randbits(32) if seed is None else seed
+        options = dict(config.get("bayes") or {})
+        for key in options:
+            if key not in _OPTIONS:
+                raise ExptrackError(f"bayes.{key}: unknown option {key!r}; accepted: "
+                                    f"{', '.join(_OPTIONS)}")
+        self.sampler = options.get("sampler", "auto")
+        if self.sampler not in SAMPLERS:
+            raise ExptrackError(f"bayes.sampler: unknown sampler {self.sampler!r}; accepted: "
+                                f"{', '.join(SAMPLERS)}")
+        if self.sampler == "auto":
+            self.sampler = "tpe" if any(s.is_categorical for s in space.searchable) else "gp"
+        self.n_startup = options.get("n_startup_trials", DEFAULT_STARTUP)
+        if isinstance(self.n_startup, bool) or not isinstance(self.n_startup, int) \
+                or self.n_startup < 0:
+            raise ExptrackError(f"bayes.n_startup_trials: must be an integer >= 0, "
+                                f"got {self.n_startup!r}")
+        from exptrack_plugins.search.optuna_space import OptunaSpace
+
+        self._ospace = OptunaSpace(space)  # imports optuna: a missing install fails here
+        self._study: Any = None
+        self._known: list[Record] = []            # one per history entry the study has seen
+        self._numbers: list[int | None] = []      # its Optuna trial number (None: not in the study)
+        self._asked: list[tuple[tuple, int]] = []  # suggested, not yet seen in the history
+        self.rebuilds = 0                         # how often the study was rebuilt (for tests)
+
+    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+        import optuna
+
+        ospace = self._ospace
+        if not ospace.dists:  # nothing to search: every parameter is constant
+            return ospace.from_internal({})
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        records = self._records(history)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if self._study is None or not self._extends(records):
+                self._rebuild(optuna, records)
+            else:
+                self._advance(optuna, records)
+            trial = self._study.ask(ospace.dists)
+        self._asked.append((self._key(trial.params), trial.number))
+        return ospace.from_internal(trial.params)
+
+    # -- the history as the model sees it --------------------------------------------------------
+    def _records(self, history: list[dict[str, Any]]) -> list[Record]:
+        finite = [float(t["value"]) for t in history
+                  if t.get("status") == "completed" and _finite(t.get("value"))]
+        worst = (min if self.goal == "maximize" else max)(finite) if finite else None
+        best = (max if self.goal == "maximize" else min)(finite) if finite else None
+        records: list[Record] = []
+        for t in history:
+            params = self._ospace.to_internal(t.get("params") or {})
+            status = t.get("status")
+            key = None if params is None else tuple(params.values())
+            if key is None or status not in ("running", "completed", "pruned", "failed"):
+                records.append((key, None))  # killed trials say nothing about the objective
+                continue
+            if status == "running":
+                records.append((key, RUNNING))
+                continue
+            value = t.get("value")
+            if not _finite(value) or (status == "failed" and self.impute != "latest"):
+                value = best if self.impute == "best" else worst
+            records.append((key, None if value is None else float(value)))
+        return records
+
+    def _key(self, internal: Mapping[str, Any]) -> tuple:
+        """A suggestion's key as it will come back in the history (after the round trip)."""
+        back = self._ospace.to_internal(self._ospace.from_internal(internal))
+        return tuple(back.values()) if back is not None else tuple(internal.values())
+
+    # -- keeping the study in step ---------------------------------------------------------------
+    def _extends(self, records: list[Record]) -> bool:
+        """Same trials in the same order; only running ones may have changed state."""
+        if len(records) < len(self._known):
+            return False
+        return all(old[0] == new[0] and (old[1] == new[1] or old[1] == RUNNING)
+                   for old, new in zip(self._known, records))
+
+    def _advance(self, optuna: Any, records: list[Record]) -> None:
+        for i, (old, new) in enumerate(zip(self._known, records)):
+            if old[1] == RUNNING and new[1] != RUNNING:
+                self._end(optuna, self._numbers[i], new[1])
+        for key, state in records[len(self._known):]:
+            number = next((n for k, n in self._asked if k == key), None)
+            if number is not None:
+                self._asked = [(k, n) for k, n in self._asked if n != number]
+                if state != RUNNING:
+                    self._end(optuna, number, state)
+            elif state is not None:
+                number = self._add(optuna, key, state)
+            self._known.append((key, state))
+            self._numbers.append(number)
+        for _, number in self._asked:  # suggestions the sweep did not launch
+            self._end(optuna, number, None)
+        self._asked = []
+
+    def _rebuild(self, optuna: Any, records: list[Record]) -> None:
+        # An empty history starts exactly as Optuna's own loop with this seed; a longer one takes a
+        # seed of its own, so a resumed sweep does not replay the random start it already ran.
+        seed = self.seed if not records else _derive_seed(self.seed, len(records))
+        self._study = optuna.create_study(
+            direction="maximize" if self.goal == "maximize" else "minimize",
+            sampler=self._make_sampler(optuna, seed))
+        self._known, self._numbers, self._asked = [], [], []
+        self.rebuilds += 1
+        for key, state in records:
+            self._known.append((key, state))
+            self._numbers.append(None if state is None else self._add(optuna, key, state))
+
+    def _add(self, optuna: Any, key: tuple, state: Any) -> int:
+        from optuna.trial import TrialState, create_trial
+
+        params = dict(zip(self._ospace.dists, key))
+        if state == RUNNING:
+            trial = create_trial(state=TrialState.RUNNING, params=params,
+                                 distributions=self._ospace.dists)
+        else:
+            trial = create_trial(state=TrialState.COMPLETE, value=state, params=params,
+                                 distributions=self._ospace.dists)
+        self._study.add_trial(trial)
+        return len(self._study.get_trials(deepcopy=False)) - 1
+
+    def _end(self, optuna: Any, number: int | None, state: Any) -> None:
+        if number is None:
+            return
+        if state is None:  # killed, or failed with nothing to impute from: out of the model
+            self._study.tell(number, state=optuna.trial.TrialState.FAIL)
+        else:
+            self._study.tell(number, state)
+
+    def _make_sampler(self, optuna: Any, seed: int) -> Any:
+        startup = optuna.samplers.RandomSampler(seed=seed)
+        if self.sampler == "gp":
+            return optuna.samplers.GPSampler(seed=seed, independent_sampler=startup,
+                                             n_startup_trials=self.n_startup,
+                                             warn_independent_sampling=False)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup,
+                                          constant_liar=True, multivariate=True)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _derive_seed(seed: int, k: int) -> int:
+    digest = hashlib.sha256(f"exptrack-bayes:{seed}:{k}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+__all__ = ["BayesSearch", "DEFAULT_STARTUP", "SAMPLERS"]

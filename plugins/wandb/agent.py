@@ -1,0 +1,97 @@
+"""Unchanged W&B training scripts as sweep trials, offline.
+
+A trial gets what ``wandb agent`` would give it: ``WANDB_SWEEP_ID``, ``WANDB_RUN_ID`` and a
+``WANDB_SWEEP_PARAM_PATH`` file, so ``wandb.init()`` puts the trial's params in ``wandb.config``;
+``WANDB_MODE=offline`` and ``WANDB_DIR`` (the trial's run directory) keep everything on disk. The
+controller then follows the trial's ``.wandb`` record file as it grows and copies its history into
+the trial's exptrack run, so the sweep metric, early stopping, compare and best all work. The W&B
+run stays syncable with ``wandb sync``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from exptrack_core.params import unflatten
+
+PARAMS_FILE = "wandb-sweep-params.yaml"
+
+
+def agent_env(run_dir: Path, run_id: str, sweep_id: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """The environment ``wandb agent`` sets for a run, pointing at files in ``run_dir``."""
+    import yaml
+
+    config = {key: {"value": value} for key, value in unflatten(dict(params)).items()}
+    path = run_dir / PARAMS_FILE
+    path.write_text("wandb_version: 1\n\n" + yaml.safe_dump(config, sort_keys=False))
+    return {"WANDB_MODE": os.environ.get("WANDB_MODE", "offline"), "WANDB_DIR": str(run_dir),
+            "WANDB_SWEEP_ID": sweep_id, "WANDB_RUN_ID": run_id.replace("-", ""),
+            "WANDB_SWEEP_PARAM_PATH": str(path), "WANDB_SILENT": "true",
+            "WANDB_CONSOLE": "off",
+            # W&B flushes the .wandb file every 15 s by default; the sweep reads it to stop trials
+            "WANDB__TRANSACTION_LOG_FLUSH_INTERVAL":
+                os.environ.get("WANDB__TRANSACTION_LOG_FLUSH_INTERVAL", "0.5")}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+class WandbFollower:
+    """Copies a W&B-only trial's offline history into its exptrack run, as the file grows."""
+
+    def __init__(self, tracker: Any, run_id: str, run_dir: Path, controller_pid: int | None = None):
+        self.tracker, self.run_id, self.run_dir = tracker, run_id, Path(run_dir)
+        self.controller_pid = controller_pid or os.getpid()
+        self.file: Any = None
+        self.active: bool | None = None  # None: not known yet; False: the program logs itself
+        self.keys: set[str] = set()
+
+    def _attach(self) -> bool:
+        from exptrack_plugins.wandb.records import WandbRunFile, find_run_files
+
+        found = find_run_files(self.run_dir / "wandb")
+        if not found:
+            return False
+        meta = self.tracker.read_run(self.tracker.run_dir(self.run_id))
+        # A program that called exptrack.init() took the run over (its pid is the owner now):
+        # it logs to exptrack itself, and following its W&B files would count everything twice.
+        self.active = (meta.get("owner") or {}).get("pid") == self.controller_pid
+        if self.active:
+            self.file = WandbRunFile(found[-1])
+        return self.active
+
+    def poll(self) -> int:
+        """Import what was written since the last poll; returns how many history rows."""
+        if self.active is False or (self.file is None and not self._attach()):
+            return 0
+        before = len(self.file.history)
+        self.file.update()
+        rows = self.file.history[before:]
+        for row in rows:
+            values = {k: v for k, v in ((k, _number(v)) for k, v in row.items()
+                                        if not k.startswith("_")) if v is not None}
+            if values:
+                self.keys.update(values)
+                ts = _number(row.get("_timestamp")) or time.time()
+                self.tracker.log_metrics(self.run_id, values, row.get("_step"), ts)
+        return len(rows)
+
+    def finish(self) -> None:
+        """Last rows, and summary values the script set without logging them as history."""
+        if self.poll() == 0 and self.file is None:
+            return
+        finals = {k: _number(v) for k, v in self.file.summary.items() if k not in self.keys
+                  and not k.startswith("_")}
+        finals = {k: v for k, v in finals.items() if v is not None}
+        if finals:
+            self.tracker.log_metrics(self.run_id, finals, None, time.time())
+
+
+__all__ = ["PARAMS_FILE", "WandbFollower", "agent_env"]
