@@ -66,6 +66,12 @@ def test_twenty_controller_kills_lose_nothing_and_run_nothing_twice(workdir):
         controller = subprocess.Popen(
             [sys.executable, "-m", "exptrack_core.cli", "sweep", "--quiet", *args], cwd=workdir,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        if sweep_id is None:  # the first kill lands once the sweep exists, however loaded the machine
+            sweeps = workdir / "experiments" / "_sweeps"
+            deadline = time.time() + 60
+            while controller.poll() is None and time.time() < deadline and not (
+                    sweeps.is_dir() and any(sweeps.iterdir())):
+                time.sleep(0.02)
         time.sleep(rng.uniform(0.05, 1.6))
         if controller.poll() is None:
             # half the time the trials die with it (a machine-level kill), half they are orphaned
