@@ -6,11 +6,14 @@ import importlib.metadata as md
 import json
 import sys
 
+import pluggy
 import pytest
 
 import exptrack
 from exptrack_core.errors import PluginLoadError
-from exptrack_core.plugin.registry import build_registry
+from exptrack_core.plugin import hookspecs
+from exptrack_core.plugin.hookspecs import hookimpl
+from exptrack_core.plugin.registry import PluginInfo, Registry, build_registry, each_plugin
 
 from .conftest import assert_one_line_error, run_cli
 
@@ -66,3 +69,75 @@ def test_help_imports_no_heavy_library(workdir):
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
+
+
+# --- hooks are called through pluggy, one plugin at a time -----------------------------------------
+
+_spec = pluggy.HookspecMarker("exptrack")
+
+
+class _GrownSpecs:
+    """``register_backends`` as a later exptrack might declare it, grown by an ``options`` argument."""
+
+    @_spec
+    def register_backends(self, register, options):
+        """Args: register, options."""
+
+
+class _OldStyle:
+    @hookimpl
+    def register_backends(self, register):
+        register("old-sink", dict)
+
+
+class _NewStyle:
+    def __init__(self):
+        self.options = None
+
+    @hookimpl
+    def register_backends(self, register, options):
+        self.options = options
+        register("new-sink", dict)
+
+
+def test_a_spec_grown_by_an_argument_calls_old_and_new_plugins_with_what_each_asks_for():
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(_GrownSpecs)
+    new = _NewStyle()
+    pm.register(_OldStyle(), name="old")
+    pm.register(new, name="new")
+    registered = []
+    for plugin, call in each_plugin(pm, "register_backends"):
+        call(register=lambda name, factory, p=plugin: registered.append((p, name)),
+             options={"verbose": True})
+    assert registered == [("old", "old-sink"), ("new", "new-sink")]
+    assert new.options == {"verbose": True}  # not the register callback
+
+
+class _Raising:
+    @hookimpl
+    def register_trackers(self, register):
+        register("half-made", dict)
+        raise RuntimeError("cannot reach the license server")
+
+
+def _registry_with(plugin, distribution):
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin, name="flaky")
+    info = PluginInfo("flaky", distribution, "1.0", ["register_trackers"])
+    return Registry(pm, {"flaky": info}, [])
+
+
+def test_a_third_party_hook_that_raises_drops_that_plugin_with_one_warning(capsys):
+    registry = _registry_with(_Raising(), "exptrack-flaky")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["exptrack: warning: plugin 'flaky' from exptrack-flaky was skipped: "
+                   "register_trackers raised RuntimeError('cannot reach the license server')"]
+    assert "half-made" not in registry.names("tracker")  # what it registered before failing too
+    assert [b.name for b in registry.broken] == ["flaky"] and "flaky" not in registry.plugins
+
+
+def test_a_builtin_hook_that_raises_is_an_error():
+    with pytest.raises(PluginLoadError, match="built-in plugin 'flaky' failed in register_trackers"):
+        _registry_with(_Raising(), "exptrack")

@@ -1,6 +1,7 @@
 """Loading plugins from the ``exptrack`` entry-point group and the registry of what they provide.
 
-Core code never calls ``pm.hook.*`` directly: ``Registry`` collects every family once and answers
+Core code never calls ``pm.hook.*`` directly: ``Registry`` collects every family once (calling each
+plugin's hooks through pluggy, one plugin at a time) and answers
 ``registry.get("backend", "wandb")`` with a clear error listing what exists.
 """
 
@@ -12,7 +13,7 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pluggy
 
@@ -69,11 +70,9 @@ class Registry:
         self.broken = broken
         self._items: dict[str, dict[str, Provided]] = {f: {} for f in FAMILIES}
         for family, hook_name in FAMILIES.items():
-            for impl in getattr(pm.hook, hook_name).get_hookimpls():
-                plugin_name = pm.get_name(impl.plugin) or "?"
-                register = self._registrar(family, plugin_name)
+            for plugin_name, call in each_plugin(pm, hook_name):
                 try:
-                    impl.function(**{a: register for a in impl.argnames})
+                    call(register=self._registrar(family, plugin_name))
                 except ExptrackError:
                     raise
                 except Exception as exc:
@@ -119,6 +118,22 @@ class Registry:
             return self._items[family][name]
         except KeyError:
             raise UnknownNameError(family, name, self.names(family)) from None
+
+
+def each_plugin(pm: pluggy.PluginManager, hook_name: str
+                ) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """``(plugin name, caller)`` for every plugin implementing ``hook_name``, in load order.
+
+    Each caller is pluggy's own hook caller narrowed to one plugin, so pluggy passes every
+    implementation only the keyword arguments it names: a spec can grow an argument and plugins
+    written for the old spec keep working. One call per plugin keeps a raising third-party plugin
+    from taking the others' registrations down with it.
+    """
+    caller = getattr(pm.hook, hook_name)
+    plugins = [impl.plugin for impl in caller.get_hookimpls()]
+    for plugin in plugins:
+        others = [p for p in plugins if p is not plugin]
+        yield pm.get_name(plugin) or "?", pm.subset_hook_caller(hook_name, others)
 
 
 def _warn_broken(b: BrokenPlugin) -> None:
