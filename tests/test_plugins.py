@@ -141,3 +141,14 @@ def test_a_third_party_hook_that_raises_drops_that_plugin_with_one_warning(capsy
 def test_a_builtin_hook_that_raises_is_an_error():
     with pytest.raises(PluginLoadError, match="built-in plugin 'flaky' failed in register_trackers"):
         _registry_with(_Raising(), "exptrack")
+
+
+def test_the_registry_builds_each_family_by_name_and_refuses_unknown_names(tmp_path):
+    registry = build_registry()
+    tracker = registry.tracker("local", tmp_path)
+    run_id = tracker.create_run("demo", params={"lr": 0.1})
+    assert tracker.get_run(run_id)["params"] == {"lr": 0.1}
+    assert hasattr(registry.stopper("median", {"type": "median"}, "minimize"), "should_stop")
+    assert hasattr(registry.executor("inline", {}), "launch")
+    with pytest.raises(exptrack.UnknownNameError, match="unknown executor 'slurm'.*inline"):
+        registry.executor("slurm", {})

@@ -292,8 +292,8 @@ def test_method_halton_in_a_sweep_config_gets_points_from_the_installed_strategy
         config = SweepConfig.parse({"method": "halton", "metric": {"name": "loss"},
                                     "parameters": {"x": {"min": 0.0, "max": 1.0},
                                                    "opt": {"values": ["adam", "sgd", "adamw"]}}})
-        strategy = get_registry().get("strategy", "halton").factory(
-            config.space, config.to_dict(), 3)
+        strategy = get_registry().strategy(
+            "halton", config.space, config.to_dict(), 3)
         history = []
         for _ in range(6):
             history.append({"trial_id": str(len(history)), "status": "completed", "value": 0.0,

@@ -13,12 +13,18 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pluggy
 
 from exptrack_core.plugin import hookspecs as hookspecs
 from exptrack_core.errors import ExptrackError, PluginLoadError, UnknownNameError
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from exptrack_core.plugin.interfaces import (Backend, EarlyStopper, Executor, RunInfo,
+                                                 SearchStrategy, Tracker)
+    from exptrack_core.sweep.space import ParamSpace
 
 ENTRY_POINT_GROUP = "exptrack"
 BUILTIN_DIST = "exptrack"
@@ -107,6 +113,24 @@ class Registry:
         dist = info.distribution if info else "?"
         _warn_broken(BrokenPlugin(plugin, dist, error))
         self.broken.append(BrokenPlugin(plugin, dist, error))
+
+    # One typed method per family: the only way core code builds a plugin's object, so each
+    # family's factory signature is written down once.
+    def tracker(self, name: str, root: Path) -> Tracker:
+        return self.get("tracker", name).factory(root)
+
+    def backend(self, name: str, run: RunInfo, options: dict[str, Any]) -> Backend:
+        return self.get("backend", name).factory(run, options)
+
+    def strategy(self, name: str, space: ParamSpace, config: dict[str, Any], seed: int | None
+                 ) -> SearchStrategy:
+        return self.get("strategy", name).factory(space, config, seed)
+
+    def stopper(self, name: str, config: dict[str, Any], goal: str) -> EarlyStopper:
+        return self.get("stopper", name).factory(config, goal)
+
+    def executor(self, name: str, options: dict[str, Any]) -> Executor:
+        return self.get("executor", name).factory(options)
 
     def names(self, family: str) -> list[str]:
         return sorted(self._items[family])

@@ -74,8 +74,8 @@ class SweepRunner:
         self.experiment = self.meta["experiment"]
         self.tracker = get_tracker(store.root)
         registry = get_registry()
-        self.strategy = strategy or registry.get("strategy", config.method).factory(
-            config.space, config.to_dict(), seed)
+        self.strategy = strategy or registry.strategy(
+            config.method, config.space, config.to_dict(), seed)
         self.executor = executor if not isinstance(executor, str) else build_executor(
             executor, {**(executor_options or {}), "cwd": cwd or os.getcwd()})
         metric = config.metric
@@ -324,7 +324,7 @@ class FixedPoints:
 
 def build_executor(name: str, options: dict[str, Any]) -> Any:
     """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
-    return get_registry().get("executor", name).factory(options)
+    return get_registry().executor(name, options)
 
 
 def _terminate_owner(run: dict[str, Any]) -> None:

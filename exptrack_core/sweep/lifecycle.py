@@ -131,7 +131,7 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
 
 def suggestions(config: SweepConfig, n: int, seed: int | None = None) -> list[dict[str, Any]]:
     """The first ``n`` trials the strategy would run (for --dry-run): nothing is started."""
-    strategy = get_registry().get("strategy", config.method).factory(config.space, config.to_dict(), seed)
+    strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
     history: list[dict[str, Any]] = []
     out = []
     for i in range(n):
