@@ -95,9 +95,9 @@ def test_a_seed_gives_the_same_points_and_a_resumed_sweep_continues_the_sequence
 
 
 @pytest.mark.parametrize("options, fragment", [
-    ({"scrambled": True}, "unknown option halton.scrambled; accepted: scramble"),
-    ({"scramble": "yes"}, "halton.scramble must be true or false, got 'yes'"),
-    ([1], "options for method halton must be a mapping"),
+    ({"scrambled": True}, "unknown option 'scrambled' for method 'halton'; accepted: scramble"),
+    ({"scramble": "maybe"}, "invalid option scramble='maybe' for method 'halton'; expected true or"),
+    ([1], "options for method 'halton' must be a mapping, got list"),
 ])
 def test_bad_halton_options_are_refused_by_name(halton, options, fragment):
     with pytest.raises(ExptrackError) as err:
