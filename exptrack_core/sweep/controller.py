@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.params import PARAMS_ENV, unflatten
 from exptrack_core.plugin.registry import get_registry
+from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
                   get_tracker)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
@@ -292,7 +293,8 @@ class SweepRunner:
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
             while not exhausted and not capped and self.executor.free_slots > 0:
-                params = self.rerun.pop(0) if self.rerun else self.strategy.suggest(self.history())
+                params = self.rerun.pop(0) if self.rerun else suggest(
+                    self.strategy, self.history(), self._next_trial_id())
                 if params is None:
                     exhausted = True
                     break
