@@ -214,12 +214,5 @@ def get_registry() -> Registry:
         return _registry
 
 
-def reset_registry() -> None:
-    """Forget the loaded plugins (after installing one, or in tests)."""
-    global _registry
-    with _lock:
-        _registry = None
-
-
 __all__ = ["BrokenPlugin", "ENTRY_POINT_GROUP", "FAMILIES", "PluginInfo", "Provided", "Registry",
-           "build_registry", "get_registry", "reset_registry"]
+           "build_registry", "each_plugin", "get_registry"]
