@@ -152,3 +152,49 @@ def test_the_registry_builds_each_family_by_name_and_refuses_unknown_names(tmp_p
     assert hasattr(registry.executor("inline", {}), "launch")
     with pytest.raises(exptrack.UnknownNameError, match="unknown executor 'slurm'.*inline"):
         registry.executor("slurm", {})
+
+
+class _EveryFamily:
+    """A third-party plugin contributing one thing to each family the sweep uses."""
+
+    @hookimpl
+    def register_strategies(self, register):
+        register("first-corner", lambda space, config, seed: _Corner(space), "always the minimum")
+
+    @hookimpl
+    def register_stoppers(self, register):
+        register("never", lambda config, goal: _Never(), "lets every trial finish")
+
+    @hookimpl
+    def register_executors(self, register):
+        from exptrack_plugins.executors.inline import InlineExecutor
+        register("inline-too", InlineExecutor, "the inline executor under another name")
+
+
+class _Corner:
+    def __init__(self, space):
+        self.space = space
+
+    def suggest(self, history):
+        return None if history else {s.name: s.ppf(0.0) for s in self.space.specs}
+
+
+class _Never:
+    def should_stop(self, trial_id, curves):
+        return False
+
+
+def test_register_strategies_stoppers_and_executors_of_a_plugin_reach_the_registry():
+    from exptrack_core.sweep.config import SweepConfig
+
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(hookspecs)
+    pm.register(_EveryFamily(), name="every")
+    registry = Registry(pm, {"every": PluginInfo("every", "exptrack-every", "1.0")}, [])
+    config = SweepConfig.parse({"method": "random", "parameters": {"x": {"min": 2.0, "max": 3.0}}})
+    strategy = registry.strategy("first-corner", config.space, config.to_dict(), 0)
+    assert strategy.suggest([]) == {"x": 2.0}
+    assert registry.stopper("never", {}, "minimize").should_stop("t1", {"t1": [(1, 0.5)]}) is False
+    assert registry.executor("inline-too", {}).free_slots >= 1
+    assert [(p.family, p.name) for p in registry.plugins["every"].provides] == [
+        ("strategy", "first-corner"), ("stopper", "never"), ("executor", "inline-too")]
