@@ -20,7 +20,6 @@ _STOP = object()
 class Fanout:
     def __init__(self, factories: dict[str, Callable[..., Any]], run: RunInfo,
                  options: dict[str, dict[str, Any]] | None = None):
-        self.names = list(factories)
         self.failed: dict[str, str] = {}
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._backends: dict[str, Any] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any, Mapping
 
@@ -67,8 +66,4 @@ def check_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
-
-
-__all__ = ["check_metrics", "check_name", "is_finite", "to_number"]
+__all__ = ["check_metrics", "check_name", "to_number"]

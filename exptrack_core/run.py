@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import copy
 import dataclasses
+import functools
 import numbers
 import os
 import signal
@@ -37,7 +38,7 @@ def resolve_dir(dir: str | os.PathLike | None = None) -> Path:
 def get_tracker(dir: str | os.PathLike | None = None, name: str | None = None):
     """The tracker (system of record) for ``dir``: the ``local`` one unless configured otherwise."""
     name = name or os.environ.get(ENV_TRACKER) or "local"
-    return get_registry().get("tracker", name).factory(resolve_dir(dir))
+    return get_registry().tracker(name, resolve_dir(dir))
 
 
 def split_backends(backends: str | Iterable[str] | None) -> tuple[str, list[str]]:
@@ -231,7 +232,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
         params = apply_overrides(params, json.loads(os.environ[PARAMS_ENV]), strict=False)
     tracker_name, backend_names = split_backends(backends)
     registry = get_registry()
-    tracker = registry.get("tracker", tracker_name).factory(run_dir_root)
+    tracker = registry.tracker(tracker_name, run_dir_root)
     sweep_id, trial_id = os.environ.get(ENV_SWEEP_ID), os.environ.get(ENV_TRIAL_ID)
     run_id = os.environ.get(ENV_RUN_ID)
     tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
@@ -253,7 +254,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     info = RunInfo(run_id=run_id, experiment=experiment, run_dir=tracker.run_dir(run_id),
                    params=params, tags=tag_map, description=description, sweep_id=sweep_id,
                    trial_id=trial_id)
-    factories = {n: registry.get("backend", n).factory for n in backend_names}
+    factories = {n: functools.partial(registry.backend, n) for n in backend_names}
     # backends get their own copy: Run.log_params changes info.params on the training thread
     mirrored = dataclasses.replace(info, params=copy.deepcopy(params), tags=dict(tag_map))
     run = Run(tracker, run_id, info, Fanout(factories, mirrored, dict(backend_options or {})))

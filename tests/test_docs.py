@@ -36,3 +36,11 @@ def test_every_cli_command_is_in_the_readme():
     readme = (REPO / "README.md").read_text()
     commands = build_parser()._subparsers._group_actions[0].choices
     assert [c for c in commands if f"exptrack {c}" not in readme] == []
+
+
+def test_every_hook_spec_has_a_test_that_names_it():
+    hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+             if hasattr(fn, "exptrack_spec")]
+    tests = [p.read_text() for p in (REPO / "tests").rglob("test_*.py") if p.name != "test_docs.py"]
+    untested = [h for h in hooks if not any(h in text for text in tests)]
+    assert not untested, f"hooks no test names: {untested}"

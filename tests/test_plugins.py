@@ -6,11 +6,14 @@ import importlib.metadata as md
 import json
 import sys
 
+import pluggy
 import pytest
 
 import exptrack
 from exptrack_core.errors import PluginLoadError
-from exptrack_core.plugin.registry import build_registry
+from exptrack_core.plugin import hookspecs
+from exptrack_core.plugin.hookspecs import hookimpl
+from exptrack_core.plugin.registry import PluginInfo, Registry, build_registry, each_plugin
 
 from .conftest import assert_one_line_error, run_cli
 
@@ -66,3 +69,132 @@ def test_help_imports_no_heavy_library(workdir):
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "HEAVY []" in out
+
+
+# --- hooks are called through pluggy, one plugin at a time -----------------------------------------
+
+_spec = pluggy.HookspecMarker("exptrack")
+
+
+class _GrownSpecs:
+    """``register_backends`` as a later exptrack might declare it, grown by an ``options`` argument."""
+
+    @_spec
+    def register_backends(self, register, options):
+        """Args: register, options."""
+
+
+class _OldStyle:
+    @hookimpl
+    def register_backends(self, register):
+        register("old-sink", dict)
+
+
+class _NewStyle:
+    def __init__(self):
+        self.options = None
+
+    @hookimpl
+    def register_backends(self, register, options):
+        self.options = options
+        register("new-sink", dict)
+
+
+def test_a_spec_grown_by_an_argument_calls_old_and_new_plugins_with_what_each_asks_for():
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(_GrownSpecs)
+    new = _NewStyle()
+    pm.register(_OldStyle(), name="old")
+    pm.register(new, name="new")
+    registered = []
+    for plugin, call in each_plugin(pm, "register_backends"):
+        call(register=lambda name, factory, p=plugin: registered.append((p, name)),
+             options={"verbose": True})
+    assert registered == [("old", "old-sink"), ("new", "new-sink")]
+    assert new.options == {"verbose": True}  # not the register callback
+
+
+class _Raising:
+    @hookimpl
+    def register_trackers(self, register):
+        register("half-made", dict)
+        raise RuntimeError("cannot reach the license server")
+
+
+def _registry_with(plugin, distribution):
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin, name="flaky")
+    info = PluginInfo("flaky", distribution, "1.0", ["register_trackers"])
+    return Registry(pm, {"flaky": info}, [])
+
+
+def test_a_third_party_hook_that_raises_drops_that_plugin_with_one_warning(capsys):
+    registry = _registry_with(_Raising(), "exptrack-flaky")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["exptrack: warning: plugin 'flaky' from exptrack-flaky was skipped: "
+                   "register_trackers raised RuntimeError('cannot reach the license server')"]
+    assert "half-made" not in registry.names("tracker")  # what it registered before failing too
+    assert [b.name for b in registry.broken] == ["flaky"] and "flaky" not in registry.plugins
+
+
+def test_a_builtin_hook_that_raises_is_an_error():
+    with pytest.raises(PluginLoadError, match="built-in plugin 'flaky' failed in register_trackers"):
+        _registry_with(_Raising(), "exptrack")
+
+
+def test_the_registry_builds_each_family_by_name_and_refuses_unknown_names(tmp_path):
+    registry = build_registry()
+    tracker = registry.tracker("local", tmp_path)
+    run_id = tracker.create_run("demo", params={"lr": 0.1})
+    assert tracker.get_run(run_id)["params"] == {"lr": 0.1}
+    assert hasattr(registry.stopper("median", {"type": "median"}, "minimize"), "should_stop")
+    assert hasattr(registry.executor("inline", {}), "launch")
+    with pytest.raises(exptrack.UnknownNameError, match="unknown executor 'slurm'.*inline"):
+        registry.executor("slurm", {})
+
+
+class _EveryFamily:
+    """A third-party plugin contributing one thing to each family the sweep uses."""
+
+    @hookimpl
+    def register_strategies(self, register):
+        register("first-corner", lambda space, config, seed: _Corner(space), "always the minimum")
+
+    @hookimpl
+    def register_stoppers(self, register):
+        register("never", lambda config, goal: _Never(), "lets every trial finish")
+
+    @hookimpl
+    def register_executors(self, register):
+        from exptrack_plugins.executors.inline import InlineExecutor
+        register("inline-too", InlineExecutor, "the inline executor under another name")
+
+
+class _Corner:
+    def __init__(self, space):
+        self.space = space
+
+    def suggest(self, history):
+        return None if history else {s.name: s.ppf(0.0) for s in self.space.specs}
+
+
+class _Never:
+    def should_stop(self, trial_id, curves):
+        return False
+
+
+def test_register_strategies_stoppers_and_executors_of_a_plugin_reach_the_registry():
+    from exptrack_core.sweep.config import SweepConfig
+
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(hookspecs)
+    pm.register(_EveryFamily(), name="every")
+    registry = Registry(pm, {"every": PluginInfo("every", "exptrack-every", "1.0")}, [])
+    config = SweepConfig.parse({"method": "random", "parameters": {"x": {"min": 2.0, "max": 3.0}}})
+    strategy = registry.strategy("first-corner", config.space, config.to_dict(), 0)
+    assert strategy.suggest([]) == {"x": 2.0}
+    assert registry.stopper("never", {}, "minimize").should_stop("t1", {"t1": [(1, 0.5)]}) is False
+    assert registry.executor("inline-too", {}).free_slots >= 1
+    assert [(p.family, p.name) for p in registry.plugins["every"].provides] == [
+        ("strategy", "first-corner"), ("stopper", "never"), ("executor", "inline-too")]

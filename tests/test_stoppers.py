@@ -18,7 +18,7 @@ NAN = math.nan
 
 
 def stopper(name, config, goal="minimize"):
-    return get_registry().get("stopper", name).factory(config, goal)
+    return get_registry().stopper(name, config, goal)
 
 
 def replay(stop, trials: dict[str, list[float]], first_step: int = 1) -> dict[str, int | None]:

@@ -15,8 +15,7 @@ def strategy(method, parameters, seed=0, **extra):
     cfg = SweepConfig.parse({"method": method, "metric": {"name": "loss"},
                              "parameters": parameters, **extra})
     eps = [e for e in md.entry_points(group="exptrack") if e.name == "search"]
-    factory = build_registry(eps).get("strategy", method).factory
-    return factory(cfg.space, cfg.to_dict(), seed)
+    return build_registry(eps).strategy(method, cfg.space, cfg.to_dict(), seed)
 
 
 def done(point, value=None, status="completed", i=0):

@@ -2,9 +2,10 @@
 
 The examples in ``examples/`` are real packages: ``exptrack-jsonl-sink`` (a logging backend) and
 ``exptrack-strategy-halton`` (a search strategy). The slow tests build one virtualenv for the
-module (``--system-site-packages``, so pandas and friends are not reinstalled), pip-install
-exptrack from a copy of this repository, the two examples, and a third package whose import
-fails, then use the venv's own ``exptrack`` and ``python``.
+module (``--system-site-packages`` and a ``.pth`` naming this interpreter's site-packages, so
+pandas and friends are not reinstalled), pip-install exptrack from a copy of this repository, the
+two examples, and a third package whose import fails, then use the venv's own ``exptrack`` and
+``python``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,9 +95,9 @@ def test_a_seed_gives_the_same_points_and_a_resumed_sweep_continues_the_sequence
 
 
 @pytest.mark.parametrize("options, fragment", [
-    ({"scrambled": True}, "unknown option halton.scrambled; accepted: scramble"),
-    ({"scramble": "yes"}, "halton.scramble must be true or false, got 'yes'"),
-    ([1], "options for method halton must be a mapping"),
+    ({"scrambled": True}, "unknown option 'scrambled' for method 'halton'; accepted: scramble"),
+    ({"scramble": "maybe"}, "invalid option scramble='maybe' for method 'halton'; expected true or"),
+    ([1], "options for method 'halton' must be a mapping, got list"),
 ])
 def test_bad_halton_options_are_refused_by_name(halton, options, fragment):
     with pytest.raises(ExptrackError) as err:
@@ -159,12 +161,33 @@ def _broken_plugin(dest: Path) -> Path:
     return dest
 
 
+def _see_running_site_packages(env_dir: Path) -> None:
+    """Let the new venv import what this interpreter has (pandas, setuptools, wheel...).
+
+    ``--system-site-packages`` reaches the *base* interpreter's packages only: when the tests run
+    inside a virtualenv (as CI's fresh one), its packages would be invisible. A ``.pth`` file of
+    plain paths adds them after the new venv's own site-packages, so the pip-installed exptrack
+    still wins; plain paths (not ``site.addsitedir``) keep the outer editable install's own
+    ``.pth`` hooks out. Every site directory on ``sys.path`` counts, in order: a venv's ``.pth``
+    may itself name further ones.
+    """
+    outer = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib"),
+                           *(p for p in sys.path if Path(p).name in ("site-packages",
+                                                                     "dist-packages"))])
+    inner = subprocess.run([str(env_dir / "bin" / "python"), "-c",
+                            "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    Path(inner, "_exptrack_tests_outer_site.pth").write_text(
+        "".join(f"{path}\n" for path in outer if path != inner))
+
+
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory) -> Venv:
     root = tmp_path_factory.mktemp("third-party")
     env_dir = root / "env"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(env_dir)], check=True, timeout=60)
+    _see_running_site_packages(env_dir)
     # copies, so that the in-tree builds leave nothing behind in the repository
     sources = [_copy_exptrack_source(root / "exptrack-src"),
                shutil.copytree(JSONL, root / JSONL.name), shutil.copytree(HALTON, root / HALTON.name),
@@ -269,8 +292,8 @@ def test_method_halton_in_a_sweep_config_gets_points_from_the_installed_strategy
         config = SweepConfig.parse({"method": "halton", "metric": {"name": "loss"},
                                     "parameters": {"x": {"min": 0.0, "max": 1.0},
                                                    "opt": {"values": ["adam", "sgd", "adamw"]}}})
-        strategy = get_registry().get("strategy", "halton").factory(
-            config.space, config.to_dict(), 3)
+        strategy = get_registry().strategy(
+            "halton", config.space, config.to_dict(), 3)
         history = []
         for _ in range(6):
             history.append({"trial_id": str(len(history)), "status": "completed", "value": 0.0,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 
 # What a run can end as. "running" is the only unfinished one; a running run whose process is
 # gone is shown as "crashed" by readers (it is never written as such).
@@ -26,18 +28,60 @@ class RunInfo:
     trial_id: str | None = None
 
 
+@dataclass(frozen=True)
+class TrialView:
+    """One trial of the sweep as a search strategy sees it (``suggest(history)`` gets a list).
+
+    ``status`` is ``running`` while it runs, then what it ended as (``completed``, ``pruned``,
+    ``failed``, ``killed``...); ``value`` is its sweep metric (the last, or the best reached, as
+    the sweep's config says), ``None`` when it has none yet. Reading it as a mapping
+    (``t["params"]``, ``t.get("status")``) still works for strategies written for the dict form.
+    """
+
+    trial_id: str
+    params: dict[str, Any]
+    status: str
+    value: float | None = None
+
+    @classmethod
+    def of(cls, trial: Mapping[str, Any]) -> "TrialView":
+        return cls(str(trial["trial_id"]), dict(trial.get("params") or {}), str(trial["status"]),
+                   trial.get("value"))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _VIEW_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in _VIEW_KEYS else default
+
+    def keys(self) -> tuple[str, ...]:
+        return _VIEW_KEYS
+
+
+_VIEW_KEYS = ("trial_id", "params", "status", "value")
+
+
 @runtime_checkable
 class Tracker(Protocol):
+    """The system of record. Every method here is called by the core (the run, the sweep
+    controller, early stopping, the CLI); a tracker that lacks one breaks that caller."""
+
     root: Path
 
     def create_run(self, experiment: str, *, params: Mapping[str, Any] | None = None,
                    tags: Mapping[str, str] | None = None, description: str = "",
                    context: Mapping[str, Any] | None = None, sweep_id: str | None = None,
-                   trial_id: str | None = None) -> str: ...
+                   trial_id: str | None = None, params_snapshot: Path | None = None) -> str:
+        """A new run, status ``running``; ``params_snapshot`` is a params file to copy as-is."""
 
     def run_dir(self, run_id: str) -> Path: ...
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
+
+    def log_context(self, run_id: str, context: Mapping[str, Any]) -> None:
+        """Where the run ran (git commit, host, command line...), recorded when it starts."""
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int | None,
                     timestamp: float) -> None: ...
@@ -46,15 +90,28 @@ class Tracker(Protocol):
 
     def set_status(self, run_id: str, status: str, *, note: str | None = None) -> None: ...
 
-    def get_run(self, run_id: str) -> dict[str, Any]: ...
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """The run with its full history (``metrics``, ``context``, ``artifacts``)."""
 
-    def list_runs(self, experiment: str | None = None) -> list[dict[str, Any]]: ...
+    def read_run(self, run_dir: Path, *, history: bool = False) -> dict[str, Any]:
+        """The run stored in ``run_dir``; with ``history``, as ``get_run`` gives it."""
+
+    def list_runs(self, experiment: str | None = None, *, errors: list[str] | None = None
+                  ) -> list[dict[str, Any]]:
+        """Every readable run, oldest first; an unreadable one is named in ``errors``."""
+
+    def read_history(self, run_id: str, *, start: Any = 0, metric: str | None = None
+                     ) -> tuple[list[tuple[int | None, str, float, float]], Any]:
+        """``(rows, next_offset)``: the ``(step, name, value, timestamp)`` rows appended since
+        the opaque offset ``start``, read incrementally; early stopping reads curves only so."""
 
     def close(self, run_id: str) -> None: ...
 
 
 @runtime_checkable
 class Backend(Protocol):
+    """A sink mirroring a run; called from one background thread, in order."""
+
     def log_params(self, params: Mapping[str, Any]) -> None: ...
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None, timestamp: float) -> None: ...
@@ -66,22 +123,42 @@ class Backend(Protocol):
 
 @runtime_checkable
 class SearchStrategy(Protocol):
-    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None: ...
+    def suggest(self, history: Sequence[TrialView]) -> dict[str, Any] | None:
+        """The next trial's flat params from the recorded trials alone (``None``: exhausted).
+
+        A strategy may also accept ``trial_id=`` (``suggest(history, *, trial_id)``): it is then
+        told which trial the suggestion is for, the id its ``TrialView`` will carry."""
 
 
 @runtime_checkable
 class EarlyStopper(Protocol):
-    def should_stop(self, trial_id: str, curves: Mapping[str, list[tuple[int, float]]]) -> bool: ...
+    def should_stop(self, trial_id: str, curves: Mapping[str, list[tuple[int, float]]]) -> bool:
+        """``curves`` maps every trial id of the sweep to its ``[(step, value), ...]``."""
 
 
 @runtime_checkable
 class Executor(Protocol):
-    def launch(self, trial: Any) -> None: ...
+    """Where trials run. The controller never blocks on an executor: it launches while
+    ``free_slots`` > 0 and polls for exits."""
 
-    def poll(self) -> Iterable[Any]: ...
+    @property
+    def free_slots(self) -> int:
+        """How many more trials ``launch`` accepts now."""
 
-    def cancel_all(self) -> None: ...
+    def launch(self, trial: TrialLaunch) -> None: ...
+
+    def poll(self) -> list[TrialExit]:
+        """The trials that ended since the last poll."""
+
+    def running(self) -> list[TrialLaunch]: ...
+
+    def terminate(self, trial_id: str, grace: float = 10.0) -> None:
+        """SIGTERM the trial's process group now, SIGKILL it if alive after ``grace``; never
+        blocks; a later ``poll`` reports its exit."""
+
+    def cancel_all(self, grace: float = 10.0) -> list[TrialExit]:
+        """Stop every running trial, waiting at most ``grace`` seconds; their exits."""
 
 
 __all__ = ["Backend", "EarlyStopper", "Executor", "FINAL_STATUSES", "RunInfo", "STATUSES",
-           "SearchStrategy", "Tracker"]
+           "SearchStrategy", "Tracker", "TrialView"]

@@ -1,4 +1,5 @@
-"""Checking the options a user gives a logging backend (``backend_options={"wandb": {...}}``).
+"""Checking the options a user gives a plugin (``backend_options={"wandb": {...}}``, a method's
+options block in a sweep file).
 
 Options may come from Python (real bools and numbers) or from YAML/CLI text (``"true"``, ``"30"``),
 so each is converted to its declared kind; an unknown key or a bad value is an ``ExptrackError``
@@ -15,10 +16,9 @@ from exptrack_core.errors import ExptrackError
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
-def _convert(backend: str, key: str, value: Any, kind: Any) -> Any:
+def _convert(owner: str, key: str, value: Any, kind: Any) -> Any:
     def bad(accepted: str) -> ExptrackError:
-        return ExptrackError(f"invalid option {key}={value!r} for backend {backend!r}; "
-                             f"expected {accepted}")
+        return ExptrackError(f"invalid option {key}={value!r} for {owner}; expected {accepted}")
 
     if isinstance(kind, tuple):  # a choice among strings
         if value not in kind:
@@ -48,22 +48,24 @@ def _convert(backend: str, key: str, value: Any, kind: Any) -> Any:
     return value
 
 
-def check_options(backend: str, options: Mapping[str, Any] | None,
-                  accepted: Mapping[str, Any]) -> dict[str, Any]:
+def check_options(name: str, options: Mapping[str, Any] | None,
+                  accepted: Mapping[str, Any], *, kind: str = "backend") -> dict[str, Any]:
     """``options`` converted to the kinds in ``accepted`` (``str``, ``bool``, ``float``, ``Path``
-    or a tuple of allowed strings); options left out are absent from the result."""
+    or a tuple of allowed strings); options left out are absent from the result. ``kind`` names
+    what takes them in the messages: ``backend``, ``method`` (a strategy), ``executor``..."""
+    owner = f"{kind} {name!r}"
     if options is None:
         return {}
     if not isinstance(options, Mapping):
-        raise ExptrackError(f"options for backend {backend!r} must be a mapping, "
+        raise ExptrackError(f"options for {owner} must be a mapping, "
                             f"got {type(options).__name__}")
     out = {}
     for key, value in options.items():
         if key not in accepted:
-            raise ExptrackError(f"unknown option {key!r} for backend {backend!r}; "
+            raise ExptrackError(f"unknown option {key!r} for {owner}; "
                                 f"accepted: {', '.join(sorted(accepted))}")
         if value is not None:
-            out[key] = _convert(backend, key, value, accepted[key])
+            out[key] = _convert(owner, key, value, accepted[key])
     return out
 
 

@@ -1,6 +1,7 @@
 """Loading plugins from the ``exptrack`` entry-point group and the registry of what they provide.
 
-Core code never calls ``pm.hook.*`` directly: ``Registry`` collects every family once and answers
+Core code never calls ``pm.hook.*`` directly: ``Registry`` collects every family once (calling each
+plugin's hooks through pluggy, one plugin at a time) and answers
 ``registry.get("backend", "wandb")`` with a clear error listing what exists.
 """
 
@@ -12,12 +13,18 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pluggy
 
 from exptrack_core.plugin import hookspecs as hookspecs
 from exptrack_core.errors import ExptrackError, PluginLoadError, UnknownNameError
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from exptrack_core.plugin.interfaces import (Backend, EarlyStopper, Executor, RunInfo,
+                                                 SearchStrategy, Tracker)
+    from exptrack_core.sweep.space import ParamSpace
 
 ENTRY_POINT_GROUP = "exptrack"
 BUILTIN_DIST = "exptrack"
@@ -69,11 +76,9 @@ class Registry:
         self.broken = broken
         self._items: dict[str, dict[str, Provided]] = {f: {} for f in FAMILIES}
         for family, hook_name in FAMILIES.items():
-            for impl in getattr(pm.hook, hook_name).get_hookimpls():
-                plugin_name = pm.get_name(impl.plugin) or "?"
-                register = self._registrar(family, plugin_name)
+            for plugin_name, call in each_plugin(pm, hook_name):
                 try:
-                    impl.function(**{a: register for a in impl.argnames})
+                    call(register=self._registrar(family, plugin_name))
                 except ExptrackError:
                     raise
                 except Exception as exc:
@@ -109,6 +114,24 @@ class Registry:
         _warn_broken(BrokenPlugin(plugin, dist, error))
         self.broken.append(BrokenPlugin(plugin, dist, error))
 
+    # One typed method per family: the only way core code builds a plugin's object, so each
+    # family's factory signature is written down once.
+    def tracker(self, name: str, root: Path) -> Tracker:
+        return self.get("tracker", name).factory(root)
+
+    def backend(self, name: str, run: RunInfo, options: dict[str, Any]) -> Backend:
+        return self.get("backend", name).factory(run, options)
+
+    def strategy(self, name: str, space: ParamSpace, config: dict[str, Any], seed: int | None
+                 ) -> SearchStrategy:
+        return self.get("strategy", name).factory(space, config, seed)
+
+    def stopper(self, name: str, config: dict[str, Any], goal: str) -> EarlyStopper:
+        return self.get("stopper", name).factory(config, goal)
+
+    def executor(self, name: str, options: dict[str, Any]) -> Executor:
+        return self.get("executor", name).factory(options)
+
     def names(self, family: str) -> list[str]:
         return sorted(self._items[family])
 
@@ -119,6 +142,22 @@ class Registry:
             return self._items[family][name]
         except KeyError:
             raise UnknownNameError(family, name, self.names(family)) from None
+
+
+def each_plugin(pm: pluggy.PluginManager, hook_name: str
+                ) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """``(plugin name, caller)`` for every plugin implementing ``hook_name``, in load order.
+
+    Each caller is pluggy's own hook caller narrowed to one plugin, so pluggy passes every
+    implementation only the keyword arguments it names: a spec can grow an argument and plugins
+    written for the old spec keep working. One call per plugin keeps a raising third-party plugin
+    from taking the others' registrations down with it.
+    """
+    caller = getattr(pm.hook, hook_name)
+    plugins = [impl.plugin for impl in caller.get_hookimpls()]
+    for plugin in plugins:
+        others = [p for p in plugins if p is not plugin]
+        yield pm.get_name(plugin) or "?", pm.subset_hook_caller(hook_name, others)
 
 
 def _warn_broken(b: BrokenPlugin) -> None:
@@ -175,12 +214,5 @@ def get_registry() -> Registry:
         return _registry
 
 
-def reset_registry() -> None:
-    """Forget the loaded plugins (after installing one, or in tests)."""
-    global _registry
-    with _lock:
-        _registry = None
-
-
 __all__ = ["BrokenPlugin", "ENTRY_POINT_GROUP", "FAMILIES", "PluginInfo", "Provided", "Registry",
-           "build_registry", "get_registry", "reset_registry"]
+           "build_registry", "each_plugin", "get_registry"]

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.params import PARAMS_ENV, unflatten
 from exptrack_core.plugin.registry import get_registry
+from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
                   get_tracker)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
@@ -74,8 +75,8 @@ class SweepRunner:
         self.experiment = self.meta["experiment"]
         self.tracker = get_tracker(store.root)
         registry = get_registry()
-        self.strategy = strategy or registry.get("strategy", config.method).factory(
-            config.space, config.to_dict(), seed)
+        self.strategy = strategy or registry.strategy(
+            config.method, config.space, config.to_dict(), seed)
         self.executor = executor if not isinstance(executor, str) else build_executor(
             executor, {**(executor_options or {}), "cwd": cwd or os.getcwd()})
         metric = config.metric
@@ -292,7 +293,8 @@ class SweepRunner:
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
             while not exhausted and not capped and self.executor.free_slots > 0:
-                params = self.rerun.pop(0) if self.rerun else self.strategy.suggest(self.history())
+                params = self.rerun.pop(0) if self.rerun else suggest(
+                    self.strategy, self.history(), self._next_trial_id())
                 if params is None:
                     exhausted = True
                     break
@@ -324,7 +326,7 @@ class FixedPoints:
 
 def build_executor(name: str, options: dict[str, Any]) -> Any:
     """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
-    return get_registry().get("executor", name).factory(options)
+    return get_registry().executor(name, options)
 
 
 def _terminate_owner(run: dict[str, Any]) -> None:

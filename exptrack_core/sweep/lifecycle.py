@@ -10,7 +10,9 @@ from typing import Any, Callable, Mapping
 from exptrack_core.errors import ExptrackError
 from exptrack_core.names import check_name
 from exptrack_core.params import apply_overrides, flatten, read_yaml_mapping
+from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.plugin.registry import get_registry
+from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import resolve_dir
 from exptrack_core.sweep.controller import SweepOutcome, SweepRunner
 from exptrack_core.sweep.config import SweepConfig
@@ -131,16 +133,16 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
 
 def suggestions(config: SweepConfig, n: int, seed: int | None = None) -> list[dict[str, Any]]:
     """The first ``n`` trials the strategy would run (for --dry-run): nothing is started."""
-    strategy = get_registry().get("strategy", config.method).factory(config.space, config.to_dict(), seed)
-    history: list[dict[str, Any]] = []
+    strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
+    history: list[TrialView] = []
     out = []
     for i in range(n):
-        params = strategy.suggest(history)
+        trial_id = f"t{i + 1:04d}"
+        params = suggest(strategy, history, trial_id)
         if params is None:
             break
         out.append(params)
-        history.append({"trial_id": f"t{i + 1:04d}", "params": params, "status": "running",
-                        "value": None})
+        history.append(TrialView(trial_id, params, "running"))
     return out
 
 

@@ -58,6 +58,21 @@ _POSITIVE_MIN = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_
 _NUMERIC = ("min", "max", "q", "mu", "sigma", "a", "b")
 
 
+class _OneDraw(random.Random):
+    """A random source whose only number is ``u``: ``ParamSpec.sample`` turns its one
+    ``random()`` into a value, so sampling and the inverse CDF share one formula."""
+
+    def __init__(self, u: float):
+        super().__init__(0)
+        self._u: float | None = u
+
+    def random(self) -> float:
+        if self._u is None:
+            raise AssertionError("ParamSpec.ppf: sample() asked for a second number")
+        u, self._u = self._u, None
+        return u
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One searchable (or constant) parameter, with every W&B default filled in."""
@@ -116,6 +131,17 @@ class ParamSpec:
             x = lo + u * (hi - lo)
             x = math.exp(x) if "log" in d else x
         return self.quantize(x) if d.startswith("q_") else float(x)
+
+    def ppf(self, u: float) -> Any:
+        """The value at quantile ``u`` in [0, 1) (the inverse CDF): what ``sample`` gives when its
+        draw is ``u``. A quasi-random strategy maps its points through this, one per parameter."""
+        if not (isinstance(u, (int, float)) and 0.0 <= u < 1.0):
+            raise ValueError(f"ppf takes a quantile in [0, 1), got {u!r}")
+        if self.distribution in ("beta", "q_beta"):  # sample() draws beta by rejection instead
+            from exptrack_core.sweep.quantiles import beta_ppf
+            x = beta_ppf(u, self.a, self.b)
+            return self.quantize(x) if self.distribution == "q_beta" else float(x)
+        return self.sample(_OneDraw(u))
 
     def log_bounds(self) -> tuple[float, float]:
         """For the log-uniform family, the natural-log interval that is drawn uniformly."""
@@ -311,6 +337,10 @@ class ParamSpace:
     def sample(self, rng: random.Random) -> dict[str, Any]:
         """One point, flat and dotted: ``{"train.lr": 0.003, "train.batch_size": 64}``."""
         return {s.name: s.sample(rng) for s in self.specs}
+
+    def ppf(self, quantiles: Mapping[str, float]) -> dict[str, Any]:
+        """One point from a quantile in [0, 1) per searchable parameter (constants as they are)."""
+        return {s.name: s.value if s.is_constant else s.ppf(quantiles[s.name]) for s in self.specs}
 
     def check_grid(self) -> None:
         """Raise ``SweepConfigError`` naming the first parameter a grid cannot enumerate."""

@@ -49,7 +49,7 @@ def build_stopper(config: dict[str, Any]):
     if not early:
         return None
     goal = (config.get("metric") or {}).get("goal", "maximize")
-    return get_registry().get("stopper", early["type"]).factory(early, goal)
+    return get_registry().stopper(early["type"], early, goal)
 
 
 def attach_stopper(run: Any) -> None:

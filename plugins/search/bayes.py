@@ -27,9 +27,10 @@ import hashlib
 import math
 import secrets
 import warnings
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from exptrack_core.errors import ExptrackError
+from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.sweep.space import ParamSpace
 
 SAMPLERS = ("auto", "gp", "tpe")
@@ -41,7 +42,10 @@ Record = tuple  # (key: tuple of internal values | None, state: RUNNING | float 
 
 
 class BayesSearch:
-    """``suggest(history)``: the next point from a GP or TPE model of the recorded trials."""
+    """``suggest(history, trial_id=)``: the next point from a GP or TPE model of the recorded
+    trials. The sweep says which trial each suggestion is for, so when that trial shows up in the
+    history it is told to the study as the same Optuna trial, even if another trial got the same
+    values."""
 
     def __init__(self, space: ParamSpace, config: Mapping[str, Any] | None = None,
                  seed: int | None = None):
@@ -76,10 +80,14 @@ class BayesSearch:
         self._study: Any = None
         self._known: list[Record] = []            # one per history entry the study has seen
         self._numbers: list[int | None] = []      # its Optuna trial number (None: not in the study)
-        self._asked: list[tuple[tuple, int]] = []  # suggested, not yet seen in the history
+        # suggested, not yet seen in the history: the Optuna trial number by the trial id the
+        # sweep gave (suggest(..., trial_id=)), or by the history position the suggestion will
+        # take (len(history)) for a caller that gives none
+        self._asked: dict[str | int, int] = {}
         self.rebuilds = 0                         # how often the study was rebuilt (for tests)
 
-    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def suggest(self, history: Sequence[TrialView], trial_id: str | None = None
+                ) -> dict[str, Any] | None:
         import optuna
 
         ospace = self._ospace
@@ -92,13 +100,16 @@ class BayesSearch:
             if self._study is None or not self._extends(records):
                 self._rebuild(optuna, records)
             else:
-                self._advance(optuna, records)
+                self._advance(optuna, records, [t.get("trial_id") for t in history])
+            slot = trial_id if trial_id is not None else len(history)
+            # asked again for the same trial: the earlier suggestion was never launched
+            self._end(optuna, self._asked.pop(slot, None), None)
             trial = self._study.ask(ospace.dists)
-        self._asked.append((self._key(trial.params), trial.number))
+        self._asked[slot] = trial.number
         return ospace.from_internal(trial.params)
 
     # -- the history as the model sees it --------------------------------------------------------
-    def _records(self, history: list[dict[str, Any]]) -> list[Record]:
+    def _records(self, history: Sequence[TrialView]) -> list[Record]:
         finite = [float(t["value"]) for t in history
                   if t.get("status") == "completed" and _finite(t.get("value"))]
         worst = (min if self.goal == "maximize" else max)(finite) if finite else None
@@ -120,11 +131,6 @@ class BayesSearch:
             records.append((key, None if value is None else float(value)))
         return records
 
-    def _key(self, internal: Mapping[str, Any]) -> tuple:
-        """A suggestion's key as it will come back in the history (after the round trip)."""
-        back = self._ospace.to_internal(self._ospace.from_internal(internal))
-        return tuple(back.values()) if back is not None else tuple(internal.values())
-
     # -- keeping the study in step ---------------------------------------------------------------
     def _extends(self, records: list[Record]) -> bool:
         """Same trials in the same order; only running ones may have changed state."""
@@ -133,23 +139,24 @@ class BayesSearch:
         return all(old[0] == new[0] and (old[1] == new[1] or old[1] == RUNNING)
                    for old, new in zip(self._known, records))
 
-    def _advance(self, optuna: Any, records: list[Record]) -> None:
+    def _advance(self, optuna: Any, records: list[Record], ids: list[str | None]) -> None:
         for i, (old, new) in enumerate(zip(self._known, records)):
             if old[1] == RUNNING and new[1] != RUNNING:
                 self._end(optuna, self._numbers[i], new[1])
-        for key, state in records[len(self._known):]:
-            number = next((n for k, n in self._asked if k == key), None)
+        for position in range(len(self._known), len(records)):
+            key, state = records[position]
+            slot = ids[position] if ids[position] in self._asked else position
+            number = self._asked.pop(slot, None)
             if number is not None:
-                self._asked = [(k, n) for k, n in self._asked if n != number]
                 if state != RUNNING:
                     self._end(optuna, number, state)
             elif state is not None:
                 number = self._add(optuna, key, state)
             self._known.append((key, state))
             self._numbers.append(number)
-        for _, number in self._asked:  # suggestions the sweep did not launch
+        for number in self._asked.values():  # suggestions the sweep did not launch
             self._end(optuna, number, None)
-        self._asked = []
+        self._asked = {}
 
     def _rebuild(self, optuna: Any, records: list[Record]) -> None:
         # An empty history starts exactly as Optuna's own loop with this seed; a longer one takes a
@@ -158,7 +165,7 @@ class BayesSearch:
         self._study = optuna.create_study(
             direction="maximize" if self.goal == "maximize" else "minimize",
             sampler=self._make_sampler(optuna, seed))
-        self._known, self._numbers, self._asked = [], [], []
+        self._known, self._numbers, self._asked = [], [], {}
         self.rebuilds += 1
         for key, state in records:
             self._known.append((key, state))

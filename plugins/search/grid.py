@@ -26,8 +26,5 @@ class GridSearch:
                 return point
         return None
 
-    def size(self) -> int:
-        return self.space.grid_size()
-
 
 __all__ = ["GridSearch", "TAKEN"]

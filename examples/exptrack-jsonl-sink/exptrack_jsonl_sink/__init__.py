@@ -1,6 +1,6 @@
 """exptrack plugin: the ``jsonl`` logging backend (see ``sink.py``)."""
 
-from exptrack import hookimpl
+from exptrack.plugin import hookimpl
 
 __version__ = "0.1.0"
 

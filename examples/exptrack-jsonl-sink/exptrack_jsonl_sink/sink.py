@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from exptrack import ExptrackError
+from exptrack.plugin import ExptrackError, RunInfo
 
 OPTIONS = ("path",)
 
@@ -20,7 +20,7 @@ def _finite_or_none(value: float) -> float | None:
 class JsonlSink:
     """``factory(run, options)`` as exptrack's backend contract asks; options: ``path``."""
 
-    def __init__(self, run: Any, options: Mapping[str, Any] | None = None):
+    def __init__(self, run: RunInfo, options: Mapping[str, Any] | None = None):
         options = dict(options or {})
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:

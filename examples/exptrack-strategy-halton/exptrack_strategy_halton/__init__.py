@@ -1,6 +1,6 @@
 """exptrack plugin: the ``halton`` search strategy (see ``halton.py``)."""
 
-from exptrack import hookimpl
+from exptrack.plugin import hookimpl
 
 __version__ = "0.1.0"
 

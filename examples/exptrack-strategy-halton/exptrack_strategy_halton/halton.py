@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import random
 import secrets
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from exptrack import ExptrackError
+from exptrack.plugin import ParamSpace, TrialView, check_options
 
 OPTIONS = {"scramble": bool}
 _INDEX_BITS = 40  # digits enough for 2**40 trials
@@ -31,41 +31,16 @@ def primes(count: int) -> list[int]:
     return found
 
 
-class _UnitDraw(random.Random):
-    """A random source whose first number is the given coordinate, then a seeded stream.
-
-    ``ParamSpec.sample(rng)`` turns one ``rng.random()`` into a value of its distribution
-    (inverse CDF); only ``beta`` needs more numbers, which then come from the stream.
-    """
-
-    def __init__(self, u: float, seed: str):
-        super().__init__(seed)
-        self._u: float | None = u
-
-    def random(self) -> float:
-        if self._u is None:
-            return super().random()
-        u, self._u = self._u, None
-        return u
-
-
 def _options(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    raw = (config or {}).get("halton") or {}
-    if not isinstance(raw, Mapping):
-        raise ExptrackError(f"options for method halton must be a mapping, got {raw!r}")
-    for key, value in raw.items():
-        if key not in OPTIONS:
-            raise ExptrackError(f"unknown option halton.{key}; accepted: {', '.join(OPTIONS)}")
-        if not isinstance(value, OPTIONS[key]):
-            raise ExptrackError(f"halton.{key} must be true or false, got {value!r}")
-    return {"scramble": True, **raw}
+    return {"scramble": True,
+            **check_options("halton", (config or {}).get("halton") or {}, OPTIONS, kind="method")}
 
 
 class HaltonSearch:
     """``factory(space, config, seed)``: the k-th suggestion is the k-th Halton point, k = the
     number of trials in the history, so a resumed sweep continues the sequence."""
 
-    def __init__(self, space: Any, config: Mapping[str, Any] | None = None,
+    def __init__(self, space: ParamSpace, config: Mapping[str, Any] | None = None,
                  seed: int | None = None):
         self.space = space
         self.seed = secrets.randbits(32) if seed is None else seed
@@ -97,17 +72,10 @@ class HaltonSearch:
             coords.append(u)
         return coords
 
-    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any]:
-        index = len(history)
-        coords = dict(zip(self.searchable, self.point(index)))
-        params = {}
-        for spec in self.space.specs:
-            if spec.is_constant:
-                params[spec.name] = spec.value
-            else:
-                stream = f"exptrack-halton:{self.seed}:{index}:{spec.name}"
-                params[spec.name] = spec.sample(_UnitDraw(coords[spec.name], stream))
-        return params
+    def suggest(self, history: Sequence[TrialView]) -> dict[str, Any]:
+        # each coordinate through its parameter's inverse CDF: a point spread evenly over the
+        # unit cube stays spread evenly over the space, whatever the distributions
+        return self.space.ppf(dict(zip(self.searchable, self.point(len(history)))))
 
 
 __all__ = ["HaltonSearch", "primes"]

@@ -1,0 +1,37 @@
+"""Asking a search strategy for the next trial: the one place the core calls ``suggest``.
+
+The history reaches the strategy as ``TrialView`` s, whatever form the caller keeps it in. A
+strategy whose ``suggest`` accepts ``trial_id`` (as Ray Tune's ``Searcher.suggest(trial_id)``) is
+told which trial the suggestion is for, so it can match results to its own suggestions by id;
+one written for ``suggest(history)`` alone is called that way. The signature is read once per
+strategy class.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Iterable, Mapping
+
+from exptrack_core.plugin.interfaces import SearchStrategy, TrialView
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_trial_id(cls: type) -> bool:
+    try:
+        params = inspect.signature(cls.suggest).parameters.values()
+    except (AttributeError, TypeError, ValueError):  # a builtin or an instance attribute
+        return False
+    return any(p.name == "trial_id" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def suggest(strategy: SearchStrategy, history: Iterable[Mapping[str, Any] | TrialView],
+            trial_id: str) -> dict[str, Any] | None:
+    """The strategy's params for trial ``trial_id`` (``None``: the space is exhausted)."""
+    views = [t if isinstance(t, TrialView) else TrialView.of(t) for t in history]
+    if _takes_trial_id(type(strategy)):
+        return strategy.suggest(views, trial_id=trial_id)
+    return strategy.suggest(views)
+
+
+__all__ = ["suggest"]
