@@ -1,0 +1,58 @@
+"""A sweep's own metric and goal decide "best", and a sweep that cannot work fails fast (issue 10)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+import yaml
+
+import exptrack
+
+from .conftest import assert_one_line_error, run_cli
+from .sweep_helpers import PARAMS, make_project
+
+# val_acc is lowest at lr=0.1: on a minimize sweep that trial is the best one
+MINIMIZE = PARAMS.replace("{name: val_acc, goal: maximize}", "{name: val_acc, goal: minimize}").replace(
+    "    train.wd: {values: [0.0, 0.1]}\n", "")
+
+
+def _only_sweep_id() -> str:
+    [sweep] = json.loads(run_cli("sweeps", "--json", check=True).stdout)
+    return sweep["sweep_id"]
+
+
+@pytest.fixture
+def minimize_sweep(workdir):
+    make_project(workdir, MINIMIZE)
+    run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)
+    return _only_sweep_id()
+
+
+def test_best_of_a_minimize_sweep_needs_no_metric_and_picks_the_lowest(minimize_sweep):
+    best = yaml.safe_load(run_cli("best", "--sweep", minimize_sweep, check=True).stdout)
+    assert best["metric"] == "val_acc" and best["mode"] == "min"
+    assert best["params"]["train"]["lr"] == 0.1
+
+
+def test_explicit_metric_and_mode_still_win_over_the_sweeps_goal(minimize_sweep):
+    best = yaml.safe_load(run_cli("best", "--sweep", minimize_sweep, "--mode", "max",
+                                  check=True).stdout)
+    assert best["mode"] == "max" and best["params"]["train"]["lr"] == 0.01
+    best = yaml.safe_load(run_cli("best", "--sweep", minimize_sweep, "--metric", "epoch",
+                                  check=True).stdout)
+    assert best["metric"] == "epoch"
+
+
+def test_best_without_sweep_or_metric_is_one_line(minimize_sweep):
+    assert_one_line_error(run_cli("best"), "--metric")
+
+
+def test_compare_of_a_sweep_sorts_by_its_metric_in_its_goals_direction(minimize_sweep):
+    rows = json.loads(run_cli("compare", "--sweep", minimize_sweep, "--format", "json",
+                              check=True).stdout)
+    assert [r["train.lr"] for r in rows] == [0.1, 0.001, 0.01]
+    rows = json.loads(run_cli("compare", "--sweep", minimize_sweep, "--format", "json",
+                              "--mode", "max", check=True).stdout)
+    assert [r["train.lr"] for r in rows] == [0.01, 0.001, 0.1]
