@@ -56,3 +56,31 @@ def test_compare_of_a_sweep_sorts_by_its_metric_in_its_goals_direction(minimize_
     rows = json.loads(run_cli("compare", "--sweep", minimize_sweep, "--format", "json",
                               "--mode", "max", check=True).stdout)
     assert [r["train.lr"] for r in rows] == [0.01, 0.001, 0.1]
+
+
+def test_a_program_sweep_prints_the_trials_own_command_not_dvc(workdir):
+    make_project(workdir, MINIMIZE)
+    proc = run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)
+    [line] = [l for l in proc.stdout.splitlines() if l.startswith("re-run it: ")]
+    assert "dvc exp run" not in line
+    argv = shlex.split(line[len("re-run it: "):])
+    assert any(a.endswith("train.py") for a in argv)
+    # the command really re-runs the best trial: same params, a new run
+    import subprocess
+    import os
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXPTRACK_")}
+    subprocess.run(argv, cwd=workdir, env=env, check=True, capture_output=True)
+    runs = exptrack.ExperimentTracker().list_runs()
+    rerun = [r for r in runs if not r.get("sweep_id")]
+    assert len(rerun) == 1 and rerun[0]["params"]["train"]["lr"] == 0.1
+    assert rerun[0]["params"]["train"]["epochs"] == 1
+    best = yaml.safe_load(run_cli("best", "--sweep", _only_sweep_id(), check=True).stdout)
+    assert best["rerun"] == line[len("re-run it: "):]
+
+
+def test_a_pipeline_sweep_still_prints_dvc_exp_run(workdir):
+    make_project(workdir, MINIMIZE.replace("program: train.py", "program: stages/train.py"))
+    (workdir / "stages").mkdir()
+    (workdir / "train.py").rename(workdir / "stages" / "train.py")
+    proc = run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)
+    assert "re-run it: dvc exp run -S train.lr=0.1 -S train.epochs=1" in proc.stdout

@@ -203,7 +203,7 @@ def cmd_best(args) -> int:
     result = {"run_id": run["run_id"], "experiment": run["experiment_name"],
               "metric": metric, "mode": mode, "value": value,
               "status": run["status"], "params": run["params"],
-              "rerun": rerun_command(run["params"])}
+              "rerun": _rerun(args.dir, run)}
     if run.get("sweep_id"):
         result["sweep_id"] = run["sweep_id"]
         restore = dvc_restore_command(args.dir, run)
@@ -215,6 +215,16 @@ def cmd_best(args) -> int:
     else:
         sys.stdout.write(dump_yaml(result))
     return 0
+
+
+def _rerun(dir: Any, run: dict[str, Any]) -> str:
+    if not run.get("sweep_id"):
+        return rerun_command(run["params"])
+    from exptrack_core.cli.rerun import trial_params, trial_rerun
+
+    tracker = get_tracker(dir)
+    return trial_rerun(sweep_meta(dir, run["sweep_id"]), tracker, run,
+                       trial_params(tracker.root, run["sweep_id"], run.get("trial_id")), rerun_command)
 
 
 def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:

@@ -64,7 +64,12 @@ def _summary(outcome, store: SweepStore) -> None:
               f"{fmt_cell(best.value)}")
         print("best params:")
         sys.stdout.write("".join("  " + line for line in dump_yaml(unflatten(best.params)).splitlines(True)))
-        print(f"re-run it: {rerun_command(unflatten(best.params))}")
+        from exptrack_core.cli.rerun import trial_rerun
+        from exptrack_core.run import get_tracker
+
+        run = {"run_id": best.run_id, "params": unflatten(best.params)}
+        print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run, best.params,
+                                          rerun_command))
     if outcome.status != "completed":
         print(f"resume with: exptrack sweep --resume {outcome.sweep_id}")
 
