@@ -84,3 +84,12 @@ def test_a_pipeline_sweep_still_prints_dvc_exp_run(workdir):
     (workdir / "train.py").rename(workdir / "stages" / "train.py")
     proc = run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)
     assert "re-run it: dvc exp run -S train.lr=0.1 -S train.epochs=1" in proc.stdout
+
+
+def test_a_metric_no_trial_logs_stops_the_sweep_after_the_first_trial(workdir):
+    make_project(workdir, PARAMS.replace("name: val_acc,", "name: val_accc,"))
+    proc = run_cli("sweep", "-S", "train.epochs=1", "--quiet")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [error] = [l for l in proc.stderr.splitlines() if "error" in l]
+    assert "'val_accc'" in error and "val_acc, epoch" in error and "Traceback" not in proc.stderr
+    assert len(exptrack.ExperimentTracker().list_runs("toy")) == 1  # not all six
