@@ -79,9 +79,7 @@ def test_a_program_sweep_prints_the_trials_own_command_not_dvc(workdir):
 
 
 def test_a_pipeline_sweep_still_prints_dvc_exp_run(workdir):
-    make_project(workdir, MINIMIZE.replace("program: train.py", "program: stages/train.py"))
-    (workdir / "stages").mkdir()
-    (workdir / "train.py").rename(workdir / "stages" / "train.py")
+    _pipeline_project(workdir, MINIMIZE)
     proc = run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)
     assert "re-run it: dvc exp run -S train.lr=0.1 -S train.epochs=1" in proc.stdout
 
@@ -93,3 +91,23 @@ def test_a_metric_no_trial_logs_stops_the_sweep_after_the_first_trial(workdir):
     [error] = [l for l in proc.stderr.splitlines() if "error" in l]
     assert "'val_accc'" in error and "val_acc, epoch" in error and "Traceback" not in proc.stderr
     assert len(exptrack.ExperimentTracker().list_runs("toy")) == 1  # not all six
+
+
+def _pipeline_project(workdir, params: str = PARAMS):
+    """The toy project laid out as the DVC pipeline: its program is stages/train.py."""
+    make_project(workdir, params.replace("program: train.py", "program: stages/train.py"))
+    (workdir / "stages").mkdir()
+    (workdir / "train.py").rename(workdir / "stages" / "train.py")
+
+
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_swept_key_params_yaml_lacks_is_refused_before_anything_runs(workdir, dry_run):
+    _pipeline_project(workdir, PARAMS.replace("train.lr: {values", "train.lrr: {values"))
+    assert_one_line_error(run_cli("sweep", *dry_run), "'train.lrr'", "train.lr")
+    assert not (workdir / "experiments").exists()
+
+
+def test_a_program_that_is_not_the_pipeline_may_sweep_keys_params_yaml_lacks(workdir):
+    make_project(workdir, PARAMS.replace("    train.wd: {values: [0.0, 0.1]}\n",
+                                         "    extra.depth: {values: [1]}\n"))
+    run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)

@@ -95,6 +95,10 @@ def cmd_sweep(args) -> int:
     else:
         config = _config(args)
         fixed = api.fixed_params(args.set, args.params)
+        from exptrack_core.sweep import preflight
+
+        if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):
+            preflight.check_swept_keys(config.space.names, args.params)
         if args.dry_run:
             _print_config(config)
             n = min(config.run_cap or args.show, args.show)

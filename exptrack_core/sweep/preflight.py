@@ -5,8 +5,11 @@ work into one line, instead of a run of identical failures."""
 from __future__ import annotations
 
 import difflib
-from pathlib import PurePosixPath
+import os
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
+
+from exptrack_core.errors import ExptrackError
 
 PIPELINE_PROGRAM = "stages/train.py"  # dvc.yaml's train stage: params come from params.yaml
 
@@ -20,6 +23,26 @@ def is_pipeline(config: Mapping[str, Any], settings: Mapping[str, Any] | None = 
     if program is None:
         return not config.get("command")
     return PurePosixPath(str(program).replace("\\", "/")).as_posix().lstrip("./") == PIPELINE_PROGRAM
+
+
+def check_swept_keys(names: Iterable[str], params_file: str | os.PathLike) -> None:
+    """Every swept name is a key (or section) of params.yaml: the pipeline reads only those, so
+    ``train.lrr`` would run every trial with the default lr and rank noise."""
+    p = Path(params_file)
+    if not p.is_file():
+        return
+    from exptrack_core.params import flatten, read_yaml_mapping
+
+    base = read_yaml_mapping(p, "params file")
+    base.pop("sweep", None)  # the search itself, not a hyperparameter
+    keys = list(flatten(base))
+    sections = {k.rsplit(".", i)[0] for k in keys for i in range(1, k.count(".") + 1)}
+    for name in names:
+        if name not in keys and name not in sections:
+            close = difflib.get_close_matches(name, keys, n=1)
+            hint = f"; the closest is {close[0]!r}" if close else ""
+            raise ExptrackError(f"swept key {name!r} is not in {str(p)!r}, which the pipeline "
+                                f"reads its params from{hint}")
 
 
 def unlogged_metric(metric: str | None, trials: Iterable[Any], tracker: Any) -> str | None:
@@ -47,4 +70,4 @@ def unlogged_metric(metric: str | None, trials: Iterable[Any], tracker: Any) -> 
             + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
-__all__ = ["PIPELINE_PROGRAM", "is_pipeline", "unlogged_metric"]
+__all__ = ["PIPELINE_PROGRAM", "check_swept_keys", "is_pipeline", "unlogged_metric"]
