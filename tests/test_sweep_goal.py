@@ -111,3 +111,12 @@ def test_a_program_that_is_not_the_pipeline_may_sweep_keys_params_yaml_lacks(wor
     make_project(workdir, PARAMS.replace("    train.wd: {values: [0.0, 0.1]}\n",
                                          "    extra.depth: {values: [1]}\n"))
     run_cli("sweep", "-S", "train.epochs=1", "--quiet", check=True)
+
+
+def test_a_sweep_in_which_no_trial_completed_exits_non_zero(workdir):
+    make_project(workdir, PARAMS.replace("crash: false", "crash: true"))
+    proc = run_cli("sweep", "--trials", "1", "--quiet")
+    assert "1 failed" in proc.stdout
+    assert proc.returncode == 1
+    [error] = [l for l in proc.stderr.splitlines() if "error" in l]
+    assert "no trial completed" in error

@@ -128,8 +128,20 @@ def cmd_sweep(args) -> int:
                           progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)
     _summary(outcome, store)
+    return exit_code(outcome)
+
+
+def exit_code(outcome) -> int:
+    """0 only when the sweep ended and some trial completed: a sweep that ran out of points or
+    run_cap with every trial failed found nothing, and scripts must see that."""
     if outcome.status == "failed":
         print(f"exptrack: error: {outcome.message}", file=sys.stderr)
+    elif outcome.status == "completed" and not any(
+            t.status in ("completed", "pruned") for t in outcome.trials):
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items())) or "no trials"
+        print(f"exptrack: error: sweep {outcome.sweep_id}: no trial completed ({counts})",
+              file=sys.stderr)
+        return EXIT["failed"]
     return EXIT.get(outcome.status, 1)
 
 
@@ -194,7 +206,7 @@ def cmd_promote(args) -> int:
                           backends=args.backend, max_failures=args.max_failures,
                           progress=not args.quiet, strategy=FixedPoints(points))
     _summary(outcome, store)
-    return EXIT.get(outcome.status, 1)
+    return exit_code(outcome)
 
 
 __all__ = ["cmd_promote", "cmd_sweep", "cmd_sweeps", "sweep_rows"]
