@@ -120,3 +120,30 @@ def test_a_sweep_in_which_no_trial_completed_exits_non_zero(workdir):
     assert proc.returncode == 1
     [error] = [l for l in proc.stderr.splitlines() if "error" in l]
     assert "no trial completed" in error
+
+
+def _real_pipeline(workdir):
+    """A copy of the reference pipeline (stages/ and params.yaml), as a user's project holds it."""
+    import shutil
+
+    from .conftest import REPO
+
+    shutil.copytree(REPO / "stages", workdir / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "params.yaml", workdir / "params.yaml")
+
+
+@pytest.mark.parametrize("override,fragments", [
+    ("train.lr=abc", ["train.lr", "'abc'"]),
+    ("train.optimizer=adamm", ["train.optimizer", "'adamm'", "adamw"]),
+    ("train.epochs=2.5", ["train.epochs", "2.5"]),
+])
+def test_params_the_pipeline_refuses_are_one_line_before_any_trial(workdir, override, fragments):
+    _real_pipeline(workdir)
+    assert_one_line_error(run_cli("sweep", "-S", override), *fragments)
+    assert not (workdir / "experiments").exists()
+
+
+def test_the_pipelines_check_accepts_its_own_params(workdir):
+    _real_pipeline(workdir)
+    proc = run_cli("sweep", "--dry-run", "-S", "train.epochs=1", check=True)
+    assert "dry run: nothing was started" in proc.stdout

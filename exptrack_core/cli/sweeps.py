@@ -99,6 +99,8 @@ def cmd_sweep(args) -> int:
 
         if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):
             preflight.check_swept_keys(config.space.names, args.params)
+            for first in api.suggestions(config, 1, args.seed):
+                preflight.check_first_trial({**first, **fixed})
         if args.dry_run:
             _print_config(config)
             n = min(config.run_cap or args.show, args.show)

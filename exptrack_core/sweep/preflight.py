@@ -45,6 +45,31 @@ def check_swept_keys(names: Iterable[str], params_file: str | os.PathLike) -> No
                                 f"reads its params from{hint}")
 
 
+PIPELINE_CHECKS = "stages/checks.py"  # the train stage's checks, runnable without torch
+
+
+def check_first_trial(params: Mapping[str, Any], cwd: str | os.PathLike = ".") -> None:
+    """Run the pipeline's own parameter checks on trial 1's params, in a child process as the
+    stage would (its code is the project's, not exptrack's): ``-S train.lr=abc`` becomes one
+    line now instead of --max-failures failed trials."""
+    script = Path(cwd) / PIPELINE_CHECKS
+    if not script.is_file():
+        return
+    import json
+    import subprocess
+    import sys
+
+    from exptrack_core.params import PARAMS_ENV
+
+    env = {**os.environ, PARAMS_ENV: json.dumps(dict(params), default=str)}
+    proc = subprocess.run([sys.executable, str(script)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.splitlines() if l.strip()] or [f"exit code {proc.returncode}"]
+        why = lines[-1].removeprefix("error: ")
+        raise ExptrackError(f"trial 1's params fail the pipeline's checks ({PIPELINE_CHECKS}): {why}")
+
+
 def unlogged_metric(metric: str | None, trials: Iterable[Any], tracker: Any) -> str | None:
     """Why the sweep must stop, when its first completed trial never logged the sweep's metric
     and no trial has: every further trial would end the same way (a misspelt ``val_accc``)."""
@@ -70,4 +95,5 @@ def unlogged_metric(metric: str | None, trials: Iterable[Any], tracker: Any) -> 
             + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
-__all__ = ["PIPELINE_PROGRAM", "check_swept_keys", "is_pipeline", "unlogged_metric"]
+__all__ = ["PIPELINE_CHECKS", "PIPELINE_PROGRAM", "check_first_trial", "check_swept_keys",
+           "is_pipeline", "unlogged_metric"]
