@@ -18,13 +18,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make ``stages`` importable from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stages.checks import MONITORS, REQUIRED, check_train_params  # noqa: E402
 from stages.common import CHECKPOINTS, PREPARED, choice, section, stage_main  # noqa: E402
-
-REQUIRED = ("epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "scheduler",
-            "warmup_epochs", "step_size", "gamma", "plateau_patience", "grad_clip",
-            "label_smoothing", "loss", "focal_gamma", "class_weights", "mixup_alpha", "monitor",
-            "patience", "seed", "amp", "device", "num_workers")
-MONITORS = ("val_acc", "val_f1", "val_loss")
 
 
 def backends(cfg: dict) -> object:
@@ -58,6 +53,7 @@ def main(params: dict) -> None:
     from stages.models import build_model
     from stages.schedules import LrSchedule, build_optimizer, current_lr
 
+    check_train_params(params)  # the same checks a sweep runs before its first trial
     cfg = section(params, "train", REQUIRED)
     model_cfg = section(params, "model", ("name",))
     monitor = choice(cfg["monitor"], "train.monitor", MONITORS)

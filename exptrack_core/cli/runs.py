@@ -118,18 +118,43 @@ def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]
     return ["run_id", "status"] + params + metrics
 
 
+def sweep_meta(dir: Any, sweep_id: str) -> dict[str, Any]:
+    """A sweep's record (its config, settings), or {} when it cannot be read."""
+    from exptrack_core.run import resolve_dir
+    from exptrack_core.sweep.journal import SweepStore
+
+    try:
+        return SweepStore(resolve_dir(dir), sweep_id).meta()
+    except (OSError, ValueError, ExptrackError):
+        return {}
+
+
+def goal_of(args, metric: str | None) -> tuple[str | None, str]:
+    """The metric and mode that "best" means: --metric/--mode when given; with --sweep, the
+    sweep's own metric and goal (a minimize sweep ranked by max would crown its worst trial)."""
+    mode = args.mode
+    name = goal = None
+    if getattr(args, "sweep", None):
+        spec = (sweep_meta(args.dir, args.sweep).get("config") or {}).get("metric") or {}
+        name, goal = spec.get("name"), spec.get("goal")
+    metric = metric or name
+    if mode is None:
+        mode = "min" if name and metric == name and goal == "minimize" else "max"
+    return metric, check_mode(mode)
+
+
 def cmd_compare(args) -> int:
     fmt = check_format(args.format, ("table", "csv", "json", "md"))
     runs = load_runs(args)
     if not runs:
         raise ExptrackError("no runs to compare")
     table = runs_table(runs)
-    check_mode(args.mode)
+    sort_by, mode = goal_of(args, args.sort_by)
     table = apply_filter(table, args.filter)
-    table = sort_best_first(table, args.sort_by, args.mode)
+    table = sort_best_first(table, sort_by, mode)
     if args.limit:
         table = table.with_rows(table.rows[: args.limit])
-    columns = _select_columns(table, args, args.sort_by)
+    columns = _select_columns(table, args, sort_by)
     rows = table.values(columns)
     if args.export:
         path = Path(args.export)
@@ -168,14 +193,17 @@ def cmd_best(args) -> int:
     runs = load_runs(args)
     if not runs:
         raise ExptrackError("no runs to choose from")
-    found = best_run(runs, args.metric, args.mode)  # no DataFrame: pandas is not even imported
+    metric, mode = goal_of(args, args.metric)
+    if metric is None:
+        raise ExptrackError("best needs --metric NAME (or --sweep ID of a sweep with a metric)")
+    found = best_run(runs, metric, mode)  # no DataFrame: pandas is not even imported
     if found is None:
-        raise ExptrackError(f"no run has a finite value of {args.metric!r}")
+        raise ExptrackError(f"no run has a finite value of {metric!r}")
     run, value = found
     result = {"run_id": run["run_id"], "experiment": run["experiment_name"],
-              "metric": args.metric, "mode": args.mode, "value": value,
+              "metric": metric, "mode": mode, "value": value,
               "status": run["status"], "params": run["params"],
-              "rerun": rerun_command(run["params"])}
+              "rerun": _rerun(args.dir, run)}
     if run.get("sweep_id"):
         result["sweep_id"] = run["sweep_id"]
         restore = dvc_restore_command(args.dir, run)
@@ -189,15 +217,19 @@ def cmd_best(args) -> int:
     return 0
 
 
+def _rerun(dir: Any, run: dict[str, Any]) -> str:
+    if not run.get("sweep_id"):
+        return rerun_command(run["params"])
+    from exptrack_core.cli.rerun import trial_params, trial_rerun
+
+    tracker = get_tracker(dir)
+    return trial_rerun(sweep_meta(dir, run["sweep_id"]), tracker, run,
+                       trial_params(tracker.root, run["sweep_id"], run.get("trial_id")), rerun_command)
+
+
 def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:
     """``dvc exp apply NAME`` for a trial that ran as a DVC experiment (``--executor dvc``)."""
-    from exptrack_core.run import resolve_dir
-    from exptrack_core.sweep.journal import SweepStore
-
-    try:
-        meta = SweepStore(resolve_dir(dir), run["sweep_id"]).meta()
-    except (OSError, ValueError):
-        return None
+    meta = sweep_meta(dir, run["sweep_id"])
     if (meta.get("settings") or {}).get("executor") != "dvc":
         return None
     return f"dvc exp apply {run['sweep_id']}-{run['trial_id']}"

@@ -64,7 +64,12 @@ def _summary(outcome, store: SweepStore) -> None:
               f"{fmt_cell(best.value)}")
         print("best params:")
         sys.stdout.write("".join("  " + line for line in dump_yaml(unflatten(best.params)).splitlines(True)))
-        print(f"re-run it: {rerun_command(unflatten(best.params))}")
+        from exptrack_core.cli.rerun import trial_rerun
+        from exptrack_core.run import get_tracker
+
+        run = {"run_id": best.run_id, "params": unflatten(best.params)}
+        print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run, best.params,
+                                          rerun_command))
     if outcome.status != "completed":
         print(f"resume with: exptrack sweep --resume {outcome.sweep_id}")
 
@@ -90,6 +95,12 @@ def cmd_sweep(args) -> int:
     else:
         config = _config(args)
         fixed = api.fixed_params(args.set, args.params)
+        from exptrack_core.sweep import preflight
+
+        if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):
+            preflight.check_swept_keys(config.space.names, args.params)
+            for first in api.suggestions(config, 1, args.seed):
+                preflight.check_first_trial({**first, **fixed})
         if args.dry_run:
             _print_config(config)
             n = min(config.run_cap or args.show, args.show)
@@ -119,8 +130,20 @@ def cmd_sweep(args) -> int:
                           progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)
     _summary(outcome, store)
+    return exit_code(outcome)
+
+
+def exit_code(outcome) -> int:
+    """0 only when the sweep ended and some trial completed: a sweep that ran out of points or
+    run_cap with every trial failed found nothing, and scripts must see that."""
     if outcome.status == "failed":
         print(f"exptrack: error: {outcome.message}", file=sys.stderr)
+    elif outcome.status == "completed" and not any(
+            t.status in ("completed", "pruned") for t in outcome.trials):
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items())) or "no trials"
+        print(f"exptrack: error: sweep {outcome.sweep_id}: no trial completed ({counts})",
+              file=sys.stderr)
+        return EXIT["failed"]
     return EXIT.get(outcome.status, 1)
 
 
@@ -185,7 +208,7 @@ def cmd_promote(args) -> int:
                           backends=args.backend, max_failures=args.max_failures,
                           progress=not args.quiet, strategy=FixedPoints(points))
     _summary(outcome, store)
-    return EXIT.get(outcome.status, 1)
+    return exit_code(outcome)
 
 
 __all__ = ["cmd_promote", "cmd_sweep", "cmd_sweeps", "sweep_rows"]

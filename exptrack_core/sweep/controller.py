@@ -23,6 +23,7 @@ from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
                   get_tracker)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
+from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.stopping import CurveReader, build_stopper
 from exptrack_plugins.wandb.agent import WandbFollower, agent_env
 
@@ -284,6 +285,13 @@ class SweepRunner:
                 self.message = (f"stopped: {self.failures_in_a_row} trials failed in a row "
                                 f"(--max-failures {self.max_failures}); last error: "
                                 f"{(last.note or '').splitlines()[-1:] or ''}")
+                return "failed"
+            missing = unlogged_metric(self.metric, self.trials.values(), self.tracker)
+            if missing:  # every further trial would end the same way
+                self._stopping = True
+                for done in self.executor.cancel_all():
+                    self._settle(done)
+                self.message = missing
                 return "failed"
             if self._reached_target():
                 self._stopping = True
