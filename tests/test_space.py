@@ -143,8 +143,9 @@ def test_a_continuous_range_cannot_be_a_grid():
     assert err.value.path == "parameters.lr"
 
 
-def test_a_name_defined_twice_or_as_value_and_section_is_refused():
+def test_a_name_defined_twice_is_refused_but_a_value_beside_its_dotted_key_is_not():
     with pytest.raises(SweepConfigError, match="defined twice"):
         ParamSpace.parse({"train.lr": {"value": 1}, "train": {"parameters": {"lr": {"value": 2}}}})
-    with pytest.raises(SweepConfigError, match="section"):
-        ParamSpace.parse({"train": {"value": 1}, "train.lr": {"value": 2}})
+    # W&B names are opaque: Hydra selects the group `train` and overrides a key inside it
+    space = ParamSpace.parse({"train": {"value": "big"}, "train.lr": {"value": 2}})
+    assert space.agent_args(space.sample(random.Random(0))) == {"train": "big", "train.lr": 2}

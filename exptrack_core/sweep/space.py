@@ -90,6 +90,9 @@ class ParamSpec:
     sigma: float | None = None
     a: float | None = None
     b: float | None = None
+    # W&B's own name parts: ("optimizer", "lr") for a nested parameters: block, ("train.lr",) for
+    # a dotted name, which W&B keeps flat and opaque (the agent renests only nested blocks)
+    nest: tuple = ()
 
     @property
     def is_constant(self) -> bool:
@@ -300,17 +303,18 @@ class ParamSpace:
                     raise SweepConfigError(f"{here}.{extra[0]}", (
                         "a nested block takes only parameters:, not other keys"))
                 inner = cls.parse(body["parameters"], f"{here}.parameters")
-                specs += [replace(s, name=f"{key}.{s.name}") for s in inner.specs]
+                specs += [replace(s, name=f"{key}.{s.name}", nest=(key, *s.nest))
+                          for s in inner.specs]
             else:
-                specs.append(parse_spec(key, body, here))
-        names = [s.name for s in specs]
+                specs.append(replace(parse_spec(key, body, here), nest=(key,)))
+        # W&B names are flat and opaque: `dataset` and `dataset.train_batch` live side by side
+        # (Hydra selects a group and overrides a key in it); only params.yaml makes them a tree.
+        seen: dict[str, ParamSpec] = {}
         for spec in specs:
-            if names.count(spec.name) > 1:
-                raise SweepConfigError(spec.path, f"parameter {spec.name!r} is defined twice")
-            clash = next((n for n in names if n.startswith(spec.name + ".")), None)
-            if clash:
+            if spec.name in seen:
                 raise SweepConfigError(spec.path, (
-                    f"{spec.name!r} is a value but {clash!r} makes it a section"))
+                    f"parameter {spec.name!r} is defined twice (also at {seen[spec.name].path})"))
+            seen[spec.name] = spec
         return cls(specs)
 
     def __iter__(self) -> Iterator[ParamSpec]:
@@ -333,6 +337,18 @@ class ParamSpace:
     @property
     def constants(self) -> dict[str, Any]:
         return {s.name: s.value for s in self.specs if s.is_constant}
+
+    def agent_args(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A point as ``wandb agent`` hands it over: nested blocks renested into one value,
+        dotted names kept flat, sorted by name. Names not in the space (``-S``) stay flat."""
+        out: dict[str, Any] = {}
+        for name, value in params.items():
+            parts = self._by_name[name].nest if name in self._by_name else (name,)
+            node = out
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = value
+        return dict(sorted(out.items()))
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
         """One point, flat and dotted: ``{"train.lr": 0.003, "train.batch_size": 64}``."""
