@@ -53,6 +53,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
     "beta": ((), _BETA),
     "q_beta": ((), {**_BETA, **_Q}),
 }
+_NEST = ".wbnest[599c28ca25da]."  # the sweeps library's nesting delimiter, for W&B's key order
 GRIDDABLE = ("constant", "categorical", "int_uniform", "q_uniform")
 _POSITIVE_MIN = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
 _NUMERIC = ("min", "max", "q", "mu", "sigma", "a", "b")
@@ -341,13 +342,17 @@ class ParamSpace:
     def agent_args(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A point as ``wandb agent`` hands it over: nested blocks renested into one value,
         dotted names kept flat, sorted by name. Names not in the space (``-S``) stay flat."""
+        def parts(name: str) -> tuple:
+            return self._by_name[name].nest if name in self._by_name else (name,)
+
         out: dict[str, Any] = {}
-        for name, value in params.items():
-            parts = self._by_name[name].nest if name in self._by_name else (name,)
+        # the sweeps library renests in the sorted order of its delimiter-joined names
+        for name, value in sorted(params.items(), key=lambda kv: _NEST.join(parts(kv[0]))):
             node = out
-            for part in parts[:-1]:
+            *inner, last = parts(name)
+            for part in inner:
                 node = node.setdefault(part, {})
-            node[parts[-1]] = value
+            node[last] = value
         return dict(sorted(out.items()))
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
