@@ -115,7 +115,7 @@ def test_grid_size_of_a_huge_int_range_is_computed_without_listing_it():
 
 
 @pytest.mark.parametrize("body, path, why", [
-    ({"min": 0.1, "max": 0.001}, "parameters.lr.max", "less than min"),
+    ({"min": 0.1, "max": 0.001}, "parameters.lr.max", "not less than max"),
     ({"distribution": "log_uniformm", "min": 1, "max": 2}, "parameters.lr.distribution",
      "unknown distribution"),
     ({"min": 1, "maxx": 2}, "parameters.lr", "cannot tell"),

@@ -122,8 +122,8 @@ class ParamSpec:
         if d == "categorical_w_probabilities":
             cdf = itertools.accumulate(self.probabilities)
             return next((v for v, c in zip(self.values, cdf) if u < c), self.values[-1])
-        if d == "int_uniform":
-            return min(int(self.min + u * (self.max - self.min + 1)), int(self.max))
+        if d == "int_uniform":  # floor, as scipy's randint.ppf: int() truncated -2.5 to -2
+            return min(math.floor(self.min + u * (self.max - self.min + 1)), int(self.max))
         if d in ("beta", "q_beta"):
             x = rng.betavariate(self.a, self.b)
         elif d in ("normal", "q_normal", "log_normal", "q_log_normal"):
@@ -162,7 +162,7 @@ class ParamSpec:
         if d == "constant":
             return [self.value]
         if d == "categorical":
-            return list(self.values)
+            return _distinct(self.values)
         if d == "int_uniform":
             return list(range(int(self.min), int(self.max) + 1))
         if d == "q_uniform":
@@ -183,6 +183,12 @@ class ParamSpec:
         return len(self.grid_values())
 
 
+def _distinct(values: Any) -> list:
+    """Grid values once each, as W&B's grid (1 and 1.0 hash alike; the last spelling is run)."""
+    last = {canonical_value(v): v for v in values}
+    return list(dict.fromkeys(last[canonical_value(v)] for v in values))
+
+
 def _number(raw: Any, path: str) -> int | float:
     if isinstance(raw, str):  # YAML reads 1e-4 (no dot) as a string
         try:
@@ -197,8 +203,10 @@ def _number(raw: Any, path: str) -> int | float:
 def _infer(body: Mapping[str, Any], path: str) -> str:
     if "distribution" in body:
         d = body["distribution"]
-        if d == "categorical" and "probabilities" in body:
-            return "categorical_w_probabilities"
+        if d == "categorical" and "probabilities" in body:  # W&B's schema refuses it too
+            raise SweepConfigError(path + ".probabilities", (
+                "distribution: categorical takes no probabilities; write distribution: "
+                "categorical_w_probabilities, or leave distribution out"))
         if d not in DISTRIBUTIONS:
             raise SweepConfigError(path + ".distribution", (
                 f"unknown distribution {d!r}; available: {', '.join(DISTRIBUTIONS)}"))
@@ -261,8 +269,10 @@ def _check(dist: str, f: dict[str, Any], path: str) -> None:
             if float(f[k]) != int(f[k]):
                 raise SweepConfigError(f"{path}.{k}", f"int_uniform needs an integer, got {f[k]!r}")
             f[k] = int(f[k])
-    if "min" in f and f["min"] > f["max"]:
-        raise SweepConfigError(f"{path}.max", f"max {f['max']!r} is less than min {f['min']!r}")
+    if "min" in f and f["min"] >= f["max"]:  # W&B's schema: "min 3 is not less than max 3"
+        raise SweepConfigError(f"{path}.max", (
+            f"min {f['min']!r} is not less than max {f['max']!r}; for one value write value: "
+            f"{f['min']!r}"))
     if dist in _POSITIVE_MIN and f["min"] <= 0:
         raise SweepConfigError(f"{path}.min", (
             f"{dist} takes values, so min must be > 0 (got {f['min']!r}); for natural-log "
