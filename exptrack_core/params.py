@@ -84,6 +84,24 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
     return tree
 
 
+def value_section_clash(flat: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first pair such as (``dataset``, ``dataset.train_batch``): W&B keeps both names side by
+    side, but params.yaml cannot hold a value and a section under one key."""
+    names = set(flat)
+    for key in sorted(names):
+        parts = key.split(".")
+        for i in range(1, len(parts)):
+            if ".".join(parts[:i]) in names:
+                return ".".join(parts[:i]), key
+    return None
+
+
+def tree_or_flat(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's recorded params: the tree, or the names as given where a value/section clash
+    (legal in a W&B sweep) leaves no tree."""
+    return dict(flat) if value_section_clash(flat) else unflatten(flat)
+
+
 def parse_override(text: str) -> tuple[str, Any, bool]:
     """``"train.lr=3e-4"`` -> ``("train.lr", 0.0003, False)``; ``+key=v`` adds a new key."""
     if not isinstance(text, str) or "=" not in text:
@@ -143,9 +161,15 @@ def load_params(path: str | os.PathLike = "params.yaml", overrides: Iterable[str
             trial = json.loads(os.environ[PARAMS_ENV])
         except json.JSONDecodeError as exc:
             raise ExptrackError(f"{PARAMS_ENV} is not valid JSON: {exc}") from None
+        clash = value_section_clash(trial)
+        if clash:  # only here do dotted names become paths
+            raise ExptrackError(
+                f"cannot apply the trial's params to {p}: {clash[0]!r} is a value but "
+                f"{clash[1]!r} makes it a section; rename one of them in the sweep's parameters")
         params = apply_overrides(params, trial, strict=False)
     return params
 
 
 __all__ = ["PARAMS_ENV", "apply_overrides", "flatten", "load_params", "parse_override",
-           "parse_yaml", "read_yaml_mapping", "set_dotted", "unflatten"]
+           "parse_yaml", "read_yaml_mapping", "set_dotted", "tree_or_flat", "unflatten",
+           "value_section_clash"]

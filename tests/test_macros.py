@@ -32,17 +32,21 @@ def test_hydra_flavours_prefix_plus_signs():
     assert argv == ["+lr=0.1", "++lr=0.1"]
 
 
-def test_nested_params_become_dotted_flags_and_nested_json():
-    argv = expand_command({"train": {"lr": 0.001}}, ["${args}", "${args_json}"]).argv
-    assert argv[0] == "--train.lr=0.001"
-    assert json.loads(argv[1]) == {"train": {"lr": 0.001}}
+def test_a_nested_block_is_one_flag_and_a_dotted_name_stays_flat_as_in_wandb():
+    argv = expand_command({"opt": {"lr": 0.001}, "train.lr": 2}, ["${args}", "${args_json}"]).argv
+    assert argv[:2] == ["--opt={'lr': 0.001}", "--train.lr=2"]
+    assert json.loads(argv[2]) == {"opt": {"lr": 0.001}, "train.lr": 2}
+
+
+def test_an_unknown_whole_token_macro_is_dropped_as_the_agent_drops_it():
+    assert expand_command({"lr": 1}, ["run", "${argz}", "${args}"]).argv == ["run", "--lr=1"]
 
 
 def test_args_json_file_is_written_and_its_path_returned_for_the_caller_to_remove(tmp_path):
     out = expand_command(PARAMS, ["cat", "${args_json_file}"], json_dir=tmp_path)
     assert out.argv == ["cat", str(out.json_file)] and out.json_file.parent == tmp_path
     assert json.loads(out.json_file.read_text()) == {
-        "lr": 0.001, "train": {"epochs": 3}, "augment": False, "mixup": True}
+        "lr": 0.001, "train.epochs": 3, "augment": False, "mixup": True}
     out.json_file.unlink()
 
 

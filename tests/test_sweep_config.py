@@ -95,7 +95,6 @@ def test_errors_in_the_sweep_section_name_it_in_the_path():
     ({"metric": {"name": "loss", "goal": "minimise"}}, "metric.goal", "minimize, maximize"),
     ({"run_cap": 0}, "run_cap", "positive integer"),
     ({"command": "python train.py"}, "command", "non-empty list"),
-    ({"command": ["${interpreter}", "${argz}"]}, "command[1]", "unknown macro"),
     ({"method": "grid"}, "parameters.lr", "continuous range"),
     ({"early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 1}},
      "early_terminate.eta", "> 1"),

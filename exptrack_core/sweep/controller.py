@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
-from exptrack_core.params import PARAMS_ENV, unflatten
+from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
@@ -149,7 +149,7 @@ class SweepRunner:
         trial_id = self._next_trial_id()
         full = {**params, **self.fixed}  # -S on the command line beats the config
         run_id = self.tracker.create_run(
-            self.experiment, params=unflatten(full), tags={"sweep": self.store.id},
+            self.experiment, params=tree_or_flat(full), tags={"sweep": self.store.id},
             description=f"trial {trial_id} of sweep {self.store.id}", sweep_id=self.store.id,
             trial_id=trial_id, context={"sweep": self.store.id})
         record = TrialRecord(trial_id, run_id, full, started_at=time.time())
@@ -168,10 +168,11 @@ class SweepRunner:
             from exptrack_core.sweep.macros import expand_command
 
             # what `wandb agent` would hand a W&B training script, kept offline in the run dir
-            env.update(agent_env(launch.run_dir, run_id, self.store.id, full))
+            wargs = self.config.space.agent_args(full)  # W&B's names: flat, nested blocks renested
+            env.update(agent_env(launch.run_dir, run_id, self.store.id, wargs))
             self.followers[trial_id] = WandbFollower(self.tracker, run_id, launch.run_dir)
 
-            cmd = expand_command(full, self.config.command, program=self.config.program,
+            cmd = expand_command(wargs, self.config.command, program=self.config.program,
                                  environ={**os.environ, **env}, json_dir=launch.run_dir)
             launch.argv = cmd.argv
             launch.cleanup = [cmd.json_file] if cmd.json_file else []

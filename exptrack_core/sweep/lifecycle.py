@@ -77,11 +77,25 @@ def check_settings(*, workers: Any = 1, max_failures: Any = 3) -> None:
             raise ExptrackError(f"invalid {flag} {value!r}: expected a positive integer")
 
 
+def experiment_name(label: str | None) -> str:
+    """A valid experiment name for a sweep label: unsafe characters become ``-``."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_.=+,@-]+", "-", label or "").replace("..", "-")
+    name = name.strip("-").lstrip("._")[:100]
+    try:
+        return check_name("experiment", name or "sweep")
+    except ExptrackError:
+        return "sweep"
+
+
 def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
           experiment: str | None = None, fixed: Mapping[str, Any] | None = None,
           settings: Mapping[str, Any] | None = None, argv: list[str] | None = None) -> SweepStore:
-    experiment = experiment or config.name or "sweep"
-    check_name("experiment", experiment)
+    # An explicit --experiment must be a valid name; the sweep's name: is a label W&B accepts
+    # (`ablation/lr-0.1`), so the experiment is derived from it instead of refusing the run.
+    experiment = check_name("experiment", experiment) if experiment else \
+        experiment_name(config.name)
     store = SweepStore.create(resolve_dir(dir), name=config.name or experiment,
                               experiment=experiment, config=config.to_dict(), argv=argv)
     meta = store.meta()

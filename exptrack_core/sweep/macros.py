@@ -1,7 +1,7 @@
 """A sweep's ``command`` with its macros expanded into an argv list, the way the W&B agent does it.
 
 As in ``wandb/wandb_agent.py``: a token that is exactly ``${name}`` is replaced by a list of
-arguments (``${args}`` -> ``--lr=0.01 --layers=2``); ``${envvar:NAME}`` is replaced anywhere inside a
+arguments (``${args}`` -> ``--lr=0.01 --layers=2``), an unknown one by nothing; ``${envvar:NAME}`` is replaced anywhere inside a
 token (by ``NAME`` itself when the variable is unset, like W&B). Values are formatted with ``str()``
 (``True``, ``None``, ``[1, 2]``). The result is always a list for ``subprocess`` without a shell,
 so a value such as ``"; touch pwned"`` reaches the program as one literal argument.
@@ -40,27 +40,29 @@ def _macro(token: str) -> str | None:
     return token[2:-1] if token.startswith("${") and token.endswith("}") else None
 
 
-def check_command(command: Sequence[str]) -> None:
-    """Refuse a whole-token macro that does not exist (the W&B agent would drop it silently)."""
-    from exptrack_core.sweep.space import SweepConfigError
-
-    for i, token in enumerate(command):
-        name = _macro(str(token))
-        if name is not None and name not in MACROS and not ENVVAR.fullmatch(str(token)):
-            raise SweepConfigError(f"command[{i}]", (
-                f"unknown macro {token!r}; available: "
-                f"{', '.join('${' + m + '}' for m in MACROS)}, ${{envvar:NAME}}"))
+def check_command(command: Sequence[str]) -> list[str]:
+    """Warn (one stderr line each) about whole-token macros that do not exist, and return them:
+    the W&B agent drops such a token from the argv, and so does ``expand_command``."""
+    unknown = [str(t) for t in command if _macro(str(t)) is not None
+               and _macro(str(t)) not in MACROS and not ENVVAR.fullmatch(str(t))]
+    for token in unknown:
+        print(f"exptrack: warning: command: unknown macro {token!r} is dropped, as wandb agent "
+              f"drops it; available: {', '.join('${' + m + '}' for m in MACROS)}, "
+              "${envvar:NAME}", file=sys.stderr)
+    return unknown
 
 
 def command_args(params: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Every argument-list macro for a trial's flat dotted params (nested ones become dotted flags)."""
-    from exptrack_core.params import flatten, unflatten
+    """Every argument-list macro, as ``create_sweep_command_args`` in wandb's
+    ``sdk/launch/sweeps/utils.py`` makes them: one flag per name as given, never split on dots.
 
-    flat = flatten(params)
+    ``params`` is the W&B view of a trial (``ParamSpace.agent_args``): a nested block is one
+    dict value (``--optimizer={'lr': 0.001}``), a dotted name one flat flag.
+    """
     out: dict[str, list[str]] = {m: [] for m in ("args", "args_no_equals", "args_no_hyphens",
                                                  "args_no_boolean_flags", "args_append_hydra",
                                                  "args_override_hydra")}
-    for name, value in flat.items():
+    for name, value in params.items():
         flag = f"{name}={value}"
         out["args"].append("--" + flag)
         out["args_no_equals"] += ["--" + name, str(value)]
@@ -72,7 +74,7 @@ def command_args(params: Mapping[str, Any]) -> dict[str, list[str]]:
                 out["args_no_boolean_flags"].append("--" + name)
         else:
             out["args_no_boolean_flags"].append("--" + flag)
-    out["args_json"] = [json.dumps(unflatten(flat))]
+    out["args_json"] = [json.dumps(dict(params))]
     return out
 
 
@@ -83,7 +85,7 @@ def expand_command(params: Mapping[str, Any], command: Sequence[Any] | None = No
     """The argv for one trial.
 
     Args:
-        params: the trial's params, flat and dotted (``{"train.lr": 0.01}``) or nested.
+        params: the trial's params as W&B names them (``ParamSpace.agent_args``).
         command: the sweep's ``command`` list; ``None`` means ``${env} ${interpreter} ${program}
             ${args}``.
         program: the sweep's ``program``, for ``${program}``.
@@ -93,7 +95,6 @@ def expand_command(params: Mapping[str, Any], command: Sequence[Any] | None = No
         json_dir: where ``${args_json_file}`` is written (a new temp file; the caller removes it).
     """
     tokens = [str(t) for t in (command or DEFAULT_COMMAND)]
-    check_command(tokens)
     env = os.environ if environ is None else environ
     values = command_args(params)
     values["env"] = [] if platform.system() == "Windows" else ["/usr/bin/env"]
@@ -114,7 +115,10 @@ def expand_command(params: Mapping[str, Any], command: Sequence[Any] | None = No
     for token in tokens:
         token = ENVVAR.sub(lambda m: env.get(m.group(1), m.group(1)), token)
         name = _macro(token)
-        argv += values[name] if name in values else [token]
+        if name is None:
+            argv.append(token)
+        else:  # an unknown macro gives nothing, as in wandb_agent.py (checked when parsed)
+            argv += values.get(name, [])
     return ExpandedCommand(argv, json_file)
 
 

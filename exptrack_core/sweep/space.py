@@ -53,6 +53,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
     "beta": ((), _BETA),
     "q_beta": ((), {**_BETA, **_Q}),
 }
+_NEST = ".wbnest[599c28ca25da]."  # the sweeps library's nesting delimiter, for W&B's key order
 GRIDDABLE = ("constant", "categorical", "int_uniform", "q_uniform")
 _POSITIVE_MIN = ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values")
 _NUMERIC = ("min", "max", "q", "mu", "sigma", "a", "b")
@@ -90,6 +91,9 @@ class ParamSpec:
     sigma: float | None = None
     a: float | None = None
     b: float | None = None
+    # W&B's own name parts: ("optimizer", "lr") for a nested parameters: block, ("train.lr",) for
+    # a dotted name, which W&B keeps flat and opaque (the agent renests only nested blocks)
+    nest: tuple = ()
 
     @property
     def is_constant(self) -> bool:
@@ -118,8 +122,8 @@ class ParamSpec:
         if d == "categorical_w_probabilities":
             cdf = itertools.accumulate(self.probabilities)
             return next((v for v, c in zip(self.values, cdf) if u < c), self.values[-1])
-        if d == "int_uniform":
-            return min(int(self.min + u * (self.max - self.min + 1)), int(self.max))
+        if d == "int_uniform":  # floor, as scipy's randint.ppf: int() truncated -2.5 to -2
+            return min(math.floor(self.min + u * (self.max - self.min + 1)), int(self.max))
         if d in ("beta", "q_beta"):
             x = rng.betavariate(self.a, self.b)
         elif d in ("normal", "q_normal", "log_normal", "q_log_normal"):
@@ -158,7 +162,7 @@ class ParamSpec:
         if d == "constant":
             return [self.value]
         if d == "categorical":
-            return list(self.values)
+            return _distinct(self.values)
         if d == "int_uniform":
             return list(range(int(self.min), int(self.max) + 1))
         if d == "q_uniform":
@@ -179,6 +183,12 @@ class ParamSpec:
         return len(self.grid_values())
 
 
+def _distinct(values: Any) -> list:
+    """Grid values once each, as W&B's grid (1 and 1.0 hash alike; the last spelling is run)."""
+    last = {canonical_value(v): v for v in values}
+    return list(dict.fromkeys(last[canonical_value(v)] for v in values))
+
+
 def _number(raw: Any, path: str) -> int | float:
     if isinstance(raw, str):  # YAML reads 1e-4 (no dot) as a string
         try:
@@ -193,8 +203,10 @@ def _number(raw: Any, path: str) -> int | float:
 def _infer(body: Mapping[str, Any], path: str) -> str:
     if "distribution" in body:
         d = body["distribution"]
-        if d == "categorical" and "probabilities" in body:
-            return "categorical_w_probabilities"
+        if d == "categorical" and "probabilities" in body:  # W&B's schema refuses it too
+            raise SweepConfigError(path + ".probabilities", (
+                "distribution: categorical takes no probabilities; write distribution: "
+                "categorical_w_probabilities, or leave distribution out"))
         if d not in DISTRIBUTIONS:
             raise SweepConfigError(path + ".distribution", (
                 f"unknown distribution {d!r}; available: {', '.join(DISTRIBUTIONS)}"))
@@ -257,8 +269,10 @@ def _check(dist: str, f: dict[str, Any], path: str) -> None:
             if float(f[k]) != int(f[k]):
                 raise SweepConfigError(f"{path}.{k}", f"int_uniform needs an integer, got {f[k]!r}")
             f[k] = int(f[k])
-    if "min" in f and f["min"] > f["max"]:
-        raise SweepConfigError(f"{path}.max", f"max {f['max']!r} is less than min {f['min']!r}")
+    if "min" in f and f["min"] >= f["max"]:  # W&B's schema: "min 3 is not less than max 3"
+        raise SweepConfigError(f"{path}.max", (
+            f"min {f['min']!r} is not less than max {f['max']!r}; for one value write value: "
+            f"{f['min']!r}"))
     if dist in _POSITIVE_MIN and f["min"] <= 0:
         raise SweepConfigError(f"{path}.min", (
             f"{dist} takes values, so min must be > 0 (got {f['min']!r}); for natural-log "
@@ -300,17 +314,18 @@ class ParamSpace:
                     raise SweepConfigError(f"{here}.{extra[0]}", (
                         "a nested block takes only parameters:, not other keys"))
                 inner = cls.parse(body["parameters"], f"{here}.parameters")
-                specs += [replace(s, name=f"{key}.{s.name}") for s in inner.specs]
+                specs += [replace(s, name=f"{key}.{s.name}", nest=(key, *s.nest))
+                          for s in inner.specs]
             else:
-                specs.append(parse_spec(key, body, here))
-        names = [s.name for s in specs]
+                specs.append(replace(parse_spec(key, body, here), nest=(key,)))
+        # W&B names are flat and opaque: `dataset` and `dataset.train_batch` live side by side
+        # (Hydra selects a group and overrides a key in it); only params.yaml makes them a tree.
+        seen: dict[str, ParamSpec] = {}
         for spec in specs:
-            if names.count(spec.name) > 1:
-                raise SweepConfigError(spec.path, f"parameter {spec.name!r} is defined twice")
-            clash = next((n for n in names if n.startswith(spec.name + ".")), None)
-            if clash:
+            if spec.name in seen:
                 raise SweepConfigError(spec.path, (
-                    f"{spec.name!r} is a value but {clash!r} makes it a section"))
+                    f"parameter {spec.name!r} is defined twice (also at {seen[spec.name].path})"))
+            seen[spec.name] = spec
         return cls(specs)
 
     def __iter__(self) -> Iterator[ParamSpec]:
@@ -333,6 +348,22 @@ class ParamSpace:
     @property
     def constants(self) -> dict[str, Any]:
         return {s.name: s.value for s in self.specs if s.is_constant}
+
+    def agent_args(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A point as ``wandb agent`` hands it over: nested blocks renested into one value,
+        dotted names kept flat, sorted by name. Names not in the space (``-S``) stay flat."""
+        def parts(name: str) -> tuple:
+            return self._by_name[name].nest if name in self._by_name else (name,)
+
+        out: dict[str, Any] = {}
+        # the sweeps library renests in the sorted order of its delimiter-joined names
+        for name, value in sorted(params.items(), key=lambda kv: _NEST.join(parts(kv[0]))):
+            node = out
+            *inner, last = parts(name)
+            for part in inner:
+                node = node.setdefault(part, {})
+            node[last] = value
+        return dict(sorted(out.items()))
 
     def sample(self, rng: random.Random) -> dict[str, Any]:
         """One point, flat and dotted: ``{"train.lr": 0.003, "train.batch_size": 64}``."""

@@ -16,18 +16,29 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from exptrack_core.params import unflatten
-
 PARAMS_FILE = "wandb-sweep-params.yaml"
 
 
-def agent_env(run_dir: Path, run_id: str, sweep_id: str, params: Mapping[str, Any]) -> dict[str, str]:
-    """The environment ``wandb agent`` sets for a run, pointing at files in ``run_dir``."""
+def write_param_file(path: Path, params: Mapping[str, Any]) -> None:
+    """The file behind ``wandb.config``, byte for byte as ``save_config_file_from_dict`` in wandb's
+    ``sdk/lib/config_util.py`` writes it for the agent: one ``{value: ...}`` per W&B name."""
     import yaml
 
-    config = {key: {"value": value} for key, value in unflatten(dict(params)).items()}
+    text = b"wandb_version: 1"
+    if params:
+        text += b"\n\n" + yaml.dump({k: {"value": v} for k, v in params.items()},
+                                    Dumper=yaml.SafeDumper, default_flow_style=False,
+                                    allow_unicode=True, encoding="utf-8", sort_keys=False)
+    path.write_bytes(text)
+
+
+def agent_env(run_dir: Path, run_id: str, sweep_id: str, params: Mapping[str, Any]) -> dict[str, str]:
+    """The environment ``wandb agent`` sets for a run, pointing at files in ``run_dir``.
+
+    ``params`` is the trial as W&B names it (``ParamSpace.agent_args``): dotted names stay flat.
+    """
     path = run_dir / PARAMS_FILE
-    path.write_text("wandb_version: 1\n\n" + yaml.safe_dump(config, sort_keys=False))
+    write_param_file(path, params)
     return {"WANDB_MODE": os.environ.get("WANDB_MODE", "offline"), "WANDB_DIR": str(run_dir),
             "WANDB_SWEEP_ID": sweep_id, "WANDB_RUN_ID": run_id.replace("-", ""),
             "WANDB_SWEEP_PARAM_PATH": str(path), "WANDB_SILENT": "true",
@@ -94,4 +105,4 @@ class WandbFollower:
             self.tracker.log_metrics(self.run_id, finals, None, time.time())
 
 
-__all__ = ["PARAMS_FILE", "WandbFollower", "agent_env"]
+__all__ = ["PARAMS_FILE", "WandbFollower", "agent_env", "write_param_file"]
