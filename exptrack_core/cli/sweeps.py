@@ -89,6 +89,7 @@ def cmd_sweep(args) -> int:
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
         executor = args.executor or settings.get("executor", "local")
+        max_retries = settings.get("max_retries", 1) if args.max_retries is None else args.max_retries
         runner_executor = api.executor_for(executor, args.workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
@@ -111,11 +112,13 @@ def cmd_sweep(args) -> int:
             print("\ndry run: nothing was started")
             return 0
         seed, executor = args.seed, args.executor or "local"
-        api.check_settings(workers=args.workers, max_failures=args.max_failures)
+        max_retries = 1 if args.max_retries is None else args.max_retries
+        api.check_settings(workers=args.workers, max_failures=args.max_failures,
+                           max_retries=max_retries)
         runner_executor = api.executor_for(executor, args.workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
-                                    "workers": args.workers},
+                                    "workers": args.workers, "max_retries": max_retries},
                           argv=sys.argv)
         print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
               f" -> {store.dir}", file=sys.stderr)
@@ -127,7 +130,7 @@ def cmd_sweep(args) -> int:
 
     outcome = api.execute(store, config, executor=runner_executor, workers=args.workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
-                          progress=not args.quiet,
+                          max_retries=max_retries, progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)
     _summary(outcome, store)
     return exit_code(outcome)

@@ -67,7 +67,8 @@ class SweepOutcome:
 class SweepRunner:
     def __init__(self, config: Any, store: SweepStore, *, executor: Any = "local",
                  executor_options: dict[str, Any] | None = None, backends: str | None = None,
-                 max_failures: int = 3, seed: int | None = None, cwd: Path | None = None,
+                 max_failures: int = 3, max_retries: int = 1, seed: int | None = None,
+                 cwd: Path | None = None,
                  fixed: dict[str, Any] | None = None, objective: Callable | None = None,
                  progress: Any = None, strategy: Any = None):
         self.config = config
@@ -87,6 +88,8 @@ class SweepRunner:
         self.run_cap = config.run_cap
         self.backends = backends
         self.max_failures = max_failures
+        self.max_retries = max_retries
+        self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
@@ -213,17 +216,30 @@ class SweepRunner:
             self.tracker.set_status(t.run_id, status, note=note)
         elif status == "failed" and done.error:
             note = f"{note or ''}\n{done.error}".strip()[-2000:]
+        if status == "killed" and not self._stopping:
+            status, note = self._retry_or_fail(t, done.returncode, note)
         value = metric_value(run, self.metric)
         self._end(t, status, value, note)
-        if status == "failed":
-            self.failures_in_a_row += 1
+        if status in ("failed", "killed") and not self._stopping:
+            self.failures_in_a_row += 1  # a trial killed under a live sweep is a failure too
         elif status in ("completed", "pruned"):
             self.failures_in_a_row = 0
-        if status == "killed" and not self._stopping:
-            self.rerun.append(t.params)
         if self.progress:
             self.progress.ended(t, self.best())
         return t
+
+    def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
+        """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
+        then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
+        key = json.dumps(t.params, sort_keys=True, default=str)
+        if self.retries.get(key, 0) < self.max_retries:
+            self.retries[key] = self.retries.get(key, 0) + 1
+            self.rerun.append(t.params)
+            return "killed", note
+        note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
+                f"not re-run again (--max-retries {self.max_retries})")
+        self.tracker.set_status(t.run_id, "failed", note=note)
+        return "failed", note
 
     # -- the loop -------------------------------------------------------------------------------
     _stopping = False

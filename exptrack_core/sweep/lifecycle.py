@@ -70,11 +70,13 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
             or k not in before}
 
 
-def check_settings(*, workers: Any = 1, max_failures: Any = 3) -> None:
+def check_settings(*, workers: Any = 1, max_failures: Any = 3, max_retries: Any = 1) -> None:
     """The numbers a user gives a sweep, checked before its record is created."""
     for flag, value in (("--workers", workers), ("--max-failures", max_failures)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ExptrackError(f"invalid {flag} {value!r}: expected a positive integer")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ExptrackError(f"invalid --max-retries {max_retries!r}: expected 0 or a positive integer")
 
 
 def experiment_name(label: str | None) -> str:
@@ -122,9 +124,9 @@ def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = No
 
 def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,
             backends: str | None = None, seed: int | None = None, max_failures: int = 3,
-            objective: Callable | None = None, progress: bool = True,
+            max_retries: int = 1, objective: Callable | None = None, progress: bool = True,
             cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
-    check_settings(workers=workers, max_failures=max_failures)
+    check_settings(workers=workers, max_failures=max_failures, max_retries=max_retries)
     if isinstance(executor, str):
         executor = executor_for(executor, workers, cwd)
     meta = store.meta()
@@ -135,7 +137,8 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
         total = config.run_cap or config.grid_size() if config.method == "grid" else config.run_cap
         view = SweepProgress(total, config.metric.name if config.metric else None)
     runner = SweepRunner(config, store, executor=executor, executor_options={"workers": workers},
-                         backends=backends, max_failures=max_failures, seed=seed, cwd=cwd,
+                         backends=backends, max_failures=max_failures, max_retries=max_retries,
+                         seed=seed, cwd=cwd,
                          fixed=meta.get("fixed"), objective=objective, progress=view,
                          strategy=strategy)
     try:
