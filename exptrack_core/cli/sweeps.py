@@ -96,6 +96,7 @@ def cmd_sweep(args) -> int:
     else:
         config = _config(args)
         fixed = api.fixed_params(args.set, args.params)
+        api.check_fixed(config, fixed)
         from exptrack_core.sweep import preflight
 
         if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):

@@ -70,6 +70,18 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
             or k not in before}
 
 
+def check_fixed(config: SweepConfig, fixed: Mapping[str, Any]) -> None:
+    """A value fixed with -S on a key the sweep searches would silently replace every
+    suggestion (each trial at the same value): refuse it before anything runs."""
+    searched = config.space.names
+    for key in fixed:
+        hit = next((n for n in searched if key == n or key.startswith(n + ".")
+                    or n.startswith(key + ".")), None)
+        if hit is not None:
+            raise ExptrackError(f"-S {key}: the sweep searches {hit!r}; drop -S for it or remove "
+                                f"{hit!r} from the sweep's parameters")
+
+
 def check_settings(*, workers: Any = 1, max_failures: Any = 3, max_retries: Any = 1) -> None:
     """The numbers a user gives a sweep, checked before its record is created."""
     for flag, value in (("--workers", workers), ("--max-failures", max_failures)):
@@ -195,5 +207,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "executor_for", "check_settings", "config_from_params", "execute", "fixed_params",
+__all__ = ["SweepResult", "executor_for", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
            "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]
