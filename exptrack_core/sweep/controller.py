@@ -254,6 +254,7 @@ class SweepRunner:
 
     def run(self) -> SweepOutcome:
         self.store.acquire()
+        restore = _sigterm_interrupts()
         try:
             self.store.set_status("running")
             self.recover()
@@ -264,6 +265,7 @@ class SweepRunner:
                 self._settle(done)
             status, self.message = "interrupted", "interrupted: running trials were marked killed"
         finally:
+            restore()
             self.store.release()
         self.store.set_status(status)
         return SweepOutcome(self.store.id, status, list(self.trials.values()), self.best(),
@@ -352,6 +354,22 @@ class FixedPoints:
 def build_executor(name: str, options: dict[str, Any]) -> Any:
     """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
     return get_registry().executor(name, options)
+
+
+def _sigterm_interrupts() -> Callable[[], None]:
+    """SIGTERM of the controller stops the sweep as Ctrl+C does (its trials are stopped, not
+    orphaned); returns what puts the previous handler back. Only the main thread can."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _terminate_owner(run: dict[str, Any]) -> None:
