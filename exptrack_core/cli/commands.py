@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after N trials failed in a row (default 3)")
     p.add_argument("--max-retries", type=int, metavar="N",
                    help="re-run a trial killed by a signal at most N times (default 1)")
+    p.add_argument("--trial-timeout", metavar="SECONDS",
+                   help="stop a trial after SECONDS (SIGTERM, then SIGKILL); it ends timed_out")
     p.add_argument("--seed", type=int, help="seed of the search (random, bayes)")
     p.add_argument("--experiment", help="experiment name of the trials (default: the sweep name)")
     p.add_argument("--yes", action="store_true", help="allow a grid larger than the limit")

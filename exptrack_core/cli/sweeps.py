@@ -80,6 +80,9 @@ def cmd_sweep(args) -> int:
         from exptrack_core.run import split_backends
 
         split_backends(backends)  # unknown names fail before anything starts
+    from exptrack_core.sweep.config import trial_timeout
+
+    timeout = trial_timeout(args.trial_timeout, "--trial-timeout")
     if args.resume:
         if args.config or args.method or args.dry_run or args.set:
             raise ExptrackError("--resume continues a sweep as it was configured; leave out "
@@ -90,6 +93,7 @@ def cmd_sweep(args) -> int:
         seed = settings.get("seed") if args.seed is None else args.seed
         executor = args.executor or settings.get("executor", "local")
         max_retries = settings.get("max_retries", 1) if args.max_retries is None else args.max_retries
+        timeout = settings.get("trial_timeout") if timeout is None else timeout
         runner_executor = api.executor_for(executor, args.workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
@@ -119,7 +123,8 @@ def cmd_sweep(args) -> int:
         runner_executor = api.executor_for(executor, args.workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
-                                    "workers": args.workers, "max_retries": max_retries},
+                                    "workers": args.workers, "max_retries": max_retries,
+                                    "trial_timeout": timeout},
                           argv=sys.argv)
         print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
               f" -> {store.dir}", file=sys.stderr)
@@ -131,7 +136,7 @@ def cmd_sweep(args) -> int:
 
     outcome = api.execute(store, config, executor=runner_executor, workers=args.workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
-                          max_retries=max_retries, progress=not args.quiet,
+                          max_retries=max_retries, trial_timeout=timeout, progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)
     _summary(outcome, store)
     return exit_code(outcome)

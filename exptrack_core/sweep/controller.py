@@ -28,6 +28,7 @@ from exptrack_core.sweep.stopping import CurveReader, build_stopper
 from exptrack_plugins.wandb.agent import WandbFollower, agent_env
 
 POLL_S = 0.05
+TERM_GRACE_S = 10.0  # how long a trial stopped for its time limit may take to exit before SIGKILL
 
 
 def metric_value(run: dict[str, Any], metric: str | None) -> float | None:
@@ -70,7 +71,7 @@ class SweepRunner:
                  max_failures: int = 3, max_retries: int = 1, seed: int | None = None,
                  cwd: Path | None = None,
                  fixed: dict[str, Any] | None = None, objective: Callable | None = None,
-                 progress: Any = None, strategy: Any = None):
+                 progress: Any = None, strategy: Any = None, trial_timeout: float | None = None):
         self.config = config
         self.store = store
         self.meta = store.meta()
@@ -100,6 +101,8 @@ class SweepRunner:
         self.message = ""
         self.followers: dict[str, Any] = {}   # W&B-only trials whose offline files we follow
         self.pruning: set[str] = set()
+        self.trial_timeout = trial_timeout if trial_timeout is not None else config.trial_timeout
+        self.timing_out: set[str] = set()
         self._followed_at = 0.0
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
         self._curves = CurveReader(self.tracker, self.metric) if self._stopper else None
@@ -201,7 +204,12 @@ class SweepRunner:
         if self.objective is not None and done.returncode == 0 and done.result is not None:
             _log_objective_result(self.tracker, t.run_id, done.result, self.metric)
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        if t.trial_id in self.pruning and status not in ENDED:
+        if t.trial_id in self.timing_out:
+            self.timing_out.discard(t.trial_id)
+            status = "timed_out"  # whatever the program wrote as it was stopped
+            note = f"stopped after its time limit of {self.trial_timeout:g}s (--trial-timeout)"
+            self.tracker.set_status(t.run_id, status, note=note)
+        elif t.trial_id in self.pruning and status not in ENDED:
             self.pruning.discard(t.trial_id)
             status, note = "pruned", "stopped early by the sweep's stopper"
             self.tracker.set_status(t.run_id, status, note=note)
@@ -290,10 +298,23 @@ class SweepRunner:
                     self.pruning.add(trial_id)
                     self.executor.terminate(trial_id)
 
+    def _enforce_timeout(self) -> None:
+        """Stop (SIGTERM, grace, SIGKILL: the executor's terminate) trials past their time limit."""
+        if self.trial_timeout is None:
+            return
+        now = time.time()
+        for launch in self.executor.running():
+            t = self.trials.get(launch.trial_id)
+            if t is not None and t.trial_id not in self.timing_out and \
+                    now - t.started_at > self.trial_timeout:
+                self.timing_out.add(t.trial_id)
+                self.executor.terminate(t.trial_id, grace=TERM_GRACE_S)
+
     def _loop(self) -> str:
         exhausted = False
         while True:
             self._follow()
+            self._enforce_timeout()
             for done in self.executor.poll():
                 self._settle(done)
             if self.failures_in_a_row >= self.max_failures:

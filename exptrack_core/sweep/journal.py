@@ -25,7 +25,7 @@ from exptrack_core.files import write_json
 from exptrack_core.secrets import redact_argv
 
 SWEEPS_DIR = "_sweeps"
-ENDED = ("completed", "pruned", "failed")  # never re-run; "killed" trials are re-run on resume
+ENDED = ("completed", "pruned", "failed", "timed_out")  # never re-run; "killed" trials are re-run on resume
 
 
 @dataclass

@@ -136,7 +136,7 @@ def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = No
 
 def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,
             backends: str | None = None, seed: int | None = None, max_failures: int = 3,
-            max_retries: int = 1, objective: Callable | None = None, progress: bool = True,
+            max_retries: int = 1, trial_timeout: float | None = None, objective: Callable | None = None, progress: bool = True,
             cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
     check_settings(workers=workers, max_failures=max_failures, max_retries=max_retries)
     if isinstance(executor, str):
@@ -150,7 +150,7 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
         view = SweepProgress(total, config.metric.name if config.metric else None)
     runner = SweepRunner(config, store, executor=executor, executor_options={"workers": workers},
                          backends=backends, max_failures=max_failures, max_retries=max_retries,
-                         seed=seed, cwd=cwd,
+                         seed=seed, cwd=cwd, trial_timeout=trial_timeout,
                          fixed=meta.get("fixed"), objective=objective, progress=view,
                          strategy=strategy)
     try:
