@@ -160,7 +160,11 @@ def sweep_rows(dir: Any) -> list[dict[str, Any]]:
     from exptrack_core.run import resolve_dir
 
     rows = []
-    for meta in list_sweeps(resolve_dir(dir)):
+    damaged: list = []
+    sweeps = list_sweeps(resolve_dir(dir), damaged)
+    for exc in damaged:
+        print(f"exptrack: warning: skipped {exc}", file=sys.stderr)
+    for meta in sweeps:
         store = SweepStore(resolve_dir(dir), meta["sweep_id"])
         status = meta["status"]
         if status == "running" and not store.controller_alive():

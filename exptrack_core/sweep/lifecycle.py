@@ -122,6 +122,7 @@ def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
 def reopen(dir: str | os.PathLike | None, sweep_id: str) -> tuple[SweepStore, SweepConfig, dict]:
     store = SweepStore.open(resolve_dir(dir), sweep_id)
     meta = store.meta()
+    store.trials()  # a damaged journal fails here, in one line, before anything runs
     return store, SweepConfig.parse(meta["config"], allow_large=True), meta
 
 
