@@ -90,8 +90,10 @@ def test_a_four_worker_sweep_resumes_with_four_workers(workdir):
 
 
 def _events(workdir, kind=None):
-    (journal,) = (workdir / "experiments" / "_sweeps").glob("*/trials.jsonl")
-    events = [json.loads(l) for l in journal.read_text().splitlines() if l.endswith("}")]
+    journals = list((workdir / "experiments" / "_sweeps").glob("*/trials.jsonl"))
+    if not journals:
+        return []
+    events = [json.loads(l) for l in journals[0].read_text().splitlines() if l.endswith("}")]
     return [e for e in events if kind is None or e["event"] == kind]
 
 

@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="the metric to optimise (overrides the config's)")
     p.add_argument("--goal", help="minimize or maximize")
     p.add_argument("--trials", type=int, metavar="N", help="run at most N trials (run_cap)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="trials at once (default 1)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="trials at once (default 1; --resume: the sweep's own)")
     p.add_argument("--backend", metavar="NAME[,NAME]", help="where trials log, e.g. local,wandb")
     p.add_argument("--executor", help="local (default, processes) or a plugin's executor")
     p.add_argument("--resume", metavar="SWEEP_ID", help="continue a stopped or crashed sweep")

@@ -94,7 +94,8 @@ def cmd_sweep(args) -> int:
         executor = args.executor or settings.get("executor", "local")
         max_retries = settings.get("max_retries", 1) if args.max_retries is None else args.max_retries
         timeout = settings.get("trial_timeout") if timeout is None else timeout
-        runner_executor = api.executor_for(executor, args.workers)
+        workers = settings.get("workers", 1) if args.workers is None else args.workers
+        runner_executor = api.executor_for(executor, workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
     else:
@@ -117,13 +118,14 @@ def cmd_sweep(args) -> int:
             print("\ndry run: nothing was started")
             return 0
         seed, executor = args.seed, args.executor or "local"
+        workers = 1 if args.workers is None else args.workers
         max_retries = 1 if args.max_retries is None else args.max_retries
-        api.check_settings(workers=args.workers, max_failures=args.max_failures,
-                           max_retries=max_retries)
-        runner_executor = api.executor_for(executor, args.workers)
+        api.check_settings(workers=workers, max_failures=args.max_failures,
+                           max_retries=max_retries, seed=seed)
+        runner_executor = api.executor_for(executor, workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
-                                    "workers": args.workers, "max_retries": max_retries,
+                                    "workers": workers, "max_retries": max_retries,
                                     "trial_timeout": timeout},
                           argv=sys.argv)
         print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
@@ -134,7 +136,7 @@ def cmd_sweep(args) -> int:
     points = store.meta().get("settings", {}).get("points")  # a promoted sweep being resumed
     from exptrack_core.sweep.controller import FixedPoints
 
-    outcome = api.execute(store, config, executor=runner_executor, workers=args.workers,
+    outcome = api.execute(store, config, executor=runner_executor, workers=workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
                           max_retries=max_retries, trial_timeout=timeout, progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)

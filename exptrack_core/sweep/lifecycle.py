@@ -82,13 +82,17 @@ def check_fixed(config: SweepConfig, fixed: Mapping[str, Any]) -> None:
                                 f"{hit!r} from the sweep's parameters")
 
 
-def check_settings(*, workers: Any = 1, max_failures: Any = 3, max_retries: Any = 1) -> None:
+def check_settings(*, workers: Any = 1, max_failures: Any = 3, max_retries: Any = 1,
+                   seed: Any = None) -> None:
     """The numbers a user gives a sweep, checked before its record is created."""
     for flag, value in (("--workers", workers), ("--max-failures", max_failures)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ExptrackError(f"invalid {flag} {value!r}: expected a positive integer")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ExptrackError(f"invalid --max-retries {max_retries!r}: expected 0 or a positive integer")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2 ** 32):  # what every strategy's generator takes
+        raise ExptrackError(f"invalid --seed {seed!r}: expected an integer from 0 to {2 ** 32 - 1}")
 
 
 def experiment_name(label: str | None) -> str:
