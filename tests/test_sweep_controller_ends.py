@@ -96,7 +96,7 @@ def test_a_trial_past_its_time_limit_ends_timed_out_and_keeps_its_metrics(workdi
     make_project(workdir, ONE_POINT)
     (workdir / "train.py").write_text(SLOW_LOGGER)
     proc = _sweep(workdir, "--trial-timeout", "3")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # it ended; no trial completed
     (run,) = exptrack.ExperimentTracker().list_runs("toy")
     assert run["status"] == "timed_out"
     assert run["summary"]["val_acc"]["last"] == 0.5
@@ -108,7 +108,7 @@ def test_trial_timeout_in_the_sweep_file_is_accepted(workdir):
     make_project(workdir, ONE_POINT.replace("  name: toy", "  name: toy\n  trial_timeout: 3"))
     (workdir / "train.py").write_text(SLOW_LOGGER)
     proc = _sweep(workdir)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # it ended; no trial completed
     assert [r["status"] for r in exptrack.ExperimentTracker().list_runs("toy")] == ["timed_out"]
 
 
