@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="the metric to optimise (overrides the config's)")
     p.add_argument("--goal", help="minimize or maximize")
     p.add_argument("--trials", type=int, metavar="N", help="run at most N trials (run_cap)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="trials at once (default 1)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="trials at once (default 1; --resume: the sweep's own)")
     p.add_argument("--backend", metavar="NAME[,NAME]", help="where trials log, e.g. local,wandb")
     p.add_argument("--executor", help="local (default, processes) or a plugin's executor")
     p.add_argument("--resume", metavar="SWEEP_ID", help="continue a stopped or crashed sweep")
@@ -58,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a param fixed for every trial, like dvc exp run -S")
     p.add_argument("--max-failures", type=int, default=3, metavar="N",
                    help="stop after N trials failed in a row (default 3)")
+    p.add_argument("--max-retries", type=int, metavar="N",
+                   help="re-run a trial killed by a signal at most N times (default 1)")
+    p.add_argument("--trial-timeout", metavar="SECONDS",
+                   help="stop a trial after SECONDS (SIGTERM, then SIGKILL); it ends timed_out")
     p.add_argument("--seed", type=int, help="seed of the search (random, bayes)")
     p.add_argument("--experiment", help="experiment name of the trials (default: the sweep name)")
     p.add_argument("--yes", action="store_true", help="allow a grid larger than the limit")

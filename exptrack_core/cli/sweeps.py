@@ -80,6 +80,9 @@ def cmd_sweep(args) -> int:
         from exptrack_core.run import split_backends
 
         split_backends(backends)  # unknown names fail before anything starts
+    from exptrack_core.sweep.config import trial_timeout
+
+    timeout = trial_timeout(args.trial_timeout, "--trial-timeout")
     if args.resume:
         if args.config or args.method or args.dry_run or args.set:
             raise ExptrackError("--resume continues a sweep as it was configured; leave out "
@@ -89,12 +92,16 @@ def cmd_sweep(args) -> int:
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
         executor = args.executor or settings.get("executor", "local")
-        runner_executor = api.executor_for(executor, args.workers)
+        max_retries = settings.get("max_retries", 1) if args.max_retries is None else args.max_retries
+        timeout = settings.get("trial_timeout") if timeout is None else timeout
+        workers = settings.get("workers", 1) if args.workers is None else args.workers
+        runner_executor = api.executor_for(executor, workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
     else:
         config = _config(args)
         fixed = api.fixed_params(args.set, args.params)
+        api.check_fixed(config, fixed)
         from exptrack_core.sweep import preflight
 
         if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):
@@ -111,11 +118,15 @@ def cmd_sweep(args) -> int:
             print("\ndry run: nothing was started")
             return 0
         seed, executor = args.seed, args.executor or "local"
-        api.check_settings(workers=args.workers, max_failures=args.max_failures)
-        runner_executor = api.executor_for(executor, args.workers)
+        workers = 1 if args.workers is None else args.workers
+        max_retries = 1 if args.max_retries is None else args.max_retries
+        api.check_settings(workers=workers, max_failures=args.max_failures,
+                           max_retries=max_retries, seed=seed)
+        runner_executor = api.executor_for(executor, workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
-                                    "workers": args.workers},
+                                    "workers": workers, "max_retries": max_retries,
+                                    "trial_timeout": timeout},
                           argv=sys.argv)
         print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
               f" -> {store.dir}", file=sys.stderr)
@@ -125,9 +136,9 @@ def cmd_sweep(args) -> int:
     points = store.meta().get("settings", {}).get("points")  # a promoted sweep being resumed
     from exptrack_core.sweep.controller import FixedPoints
 
-    outcome = api.execute(store, config, executor=runner_executor, workers=args.workers,
+    outcome = api.execute(store, config, executor=runner_executor, workers=workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
-                          progress=not args.quiet,
+                          max_retries=max_retries, trial_timeout=timeout, progress=not args.quiet,
                           strategy=FixedPoints(points) if points else None)
     _summary(outcome, store)
     return exit_code(outcome)
@@ -151,7 +162,11 @@ def sweep_rows(dir: Any) -> list[dict[str, Any]]:
     from exptrack_core.run import resolve_dir
 
     rows = []
-    for meta in list_sweeps(resolve_dir(dir)):
+    damaged: list = []
+    sweeps = list_sweeps(resolve_dir(dir), damaged)
+    for exc in damaged:
+        print(f"exptrack: warning: skipped {exc}", file=sys.stderr)
+    for meta in sweeps:
         store = SweepStore(resolve_dir(dir), meta["sweep_id"])
         status = meta["status"]
         if status == "running" and not store.controller_alive():

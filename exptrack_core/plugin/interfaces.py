@@ -10,8 +10,9 @@ from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 
 # What a run can end as. "running" is the only unfinished one; a running run whose process is
 # gone is shown as "crashed" by readers (it is never written as such).
-STATUSES = ("running", "completed", "failed", "killed", "pruned")
-FINAL_STATUSES = ("completed", "failed", "killed", "pruned")
+# "timed_out": stopped by the sweep after its --trial-timeout; it keeps what it logged.
+STATUSES = ("running", "completed", "failed", "killed", "pruned", "timed_out")
+FINAL_STATUSES = ("completed", "failed", "killed", "pruned", "timed_out")
 
 
 @dataclass

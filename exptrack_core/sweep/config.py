@@ -22,7 +22,7 @@ BUILTIN_METHODS = ("bayes", "grid", "random")
 WANDB_ONLY_KEYS = ("apiVersion", "controller", "entity", "image_uri", "job", "kind", "project",
                    "scheduler")
 KNOWN_KEYS = ("command", "description", "early_terminate", "method", "metric", "name",
-              "parameters", "program", "run_cap")
+              "parameters", "program", "run_cap", "trial_timeout")
 GOALS = ("minimize", "maximize")
 IMPUTE = ("worst", "best", "latest")
 HYPERBAND_KEYS = ("type", "min_iter", "max_iter", "s", "eta", "strict")
@@ -56,6 +56,7 @@ class SweepConfig:
     program: str | None = None
     command: list[str] | None = None
     run_cap: int | None = None
+    trial_timeout: float | None = None  # seconds a trial may run before it is stopped
     early_terminate: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
@@ -117,6 +118,7 @@ class SweepConfig:
             name=_text(data, "name"), description=_text(data, "description"),
             program=_text(data, "program"), command=_command(data.get("command")),
             run_cap=_run_cap(data.get("run_cap")),
+            trial_timeout=trial_timeout(data.get("trial_timeout"), "trial_timeout"),
             early_terminate=_early_terminate(data.get("early_terminate"), ignored),
             options=_options(data.get(method), method), ignored=ignored, raw=data)
         cfg._check_method(allow_large, grid_limit)
@@ -144,7 +146,8 @@ class SweepConfig:
                                self.method: dict(self.options)}
         if self.metric is not None:
             out["metric"] = self.metric.to_dict()
-        for key in ("name", "description", "program", "command", "run_cap", "early_terminate"):
+        for key in ("name", "description", "program", "command", "run_cap", "trial_timeout",
+                    "early_terminate"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -194,6 +197,21 @@ def _command(raw: Any) -> list[str] | None:
             raise SweepConfigError(f"command[{i}]", f"must be a string, got {item!r}")
     check_command([str(c) for c in raw])
     return [str(c) for c in raw]
+
+
+def trial_timeout(raw: Any, where: str) -> float | None:
+    """Seconds, a positive finite number; a string from the command line is read as one."""
+    if raw is None:
+        return None
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise SweepConfigError(where, f"must be a positive number of seconds, got {raw!r}")
+    return float(value)
 
 
 def _run_cap(raw: Any) -> int | None:

@@ -28,6 +28,7 @@ from exptrack_core.sweep.stopping import CurveReader, build_stopper
 from exptrack_plugins.wandb.agent import WandbFollower, agent_env
 
 POLL_S = 0.05
+TERM_GRACE_S = 10.0  # how long a trial stopped for its time limit may take to exit before SIGKILL
 
 
 def metric_value(run: dict[str, Any], metric: str | None) -> float | None:
@@ -67,9 +68,10 @@ class SweepOutcome:
 class SweepRunner:
     def __init__(self, config: Any, store: SweepStore, *, executor: Any = "local",
                  executor_options: dict[str, Any] | None = None, backends: str | None = None,
-                 max_failures: int = 3, seed: int | None = None, cwd: Path | None = None,
+                 max_failures: int = 3, max_retries: int = 1, seed: int | None = None,
+                 cwd: Path | None = None,
                  fixed: dict[str, Any] | None = None, objective: Callable | None = None,
-                 progress: Any = None, strategy: Any = None):
+                 progress: Any = None, strategy: Any = None, trial_timeout: float | None = None):
         self.config = config
         self.store = store
         self.meta = store.meta()
@@ -87,6 +89,8 @@ class SweepRunner:
         self.run_cap = config.run_cap
         self.backends = backends
         self.max_failures = max_failures
+        self.max_retries = max_retries
+        self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
@@ -97,6 +101,8 @@ class SweepRunner:
         self.message = ""
         self.followers: dict[str, Any] = {}   # W&B-only trials whose offline files we follow
         self.pruning: set[str] = set()
+        self.trial_timeout = trial_timeout if trial_timeout is not None else config.trial_timeout
+        self.timing_out: set[str] = set()
         self._followed_at = 0.0
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
         self._curves = CurveReader(self.tracker, self.metric) if self._stopper else None
@@ -198,7 +204,12 @@ class SweepRunner:
         if self.objective is not None and done.returncode == 0 and done.result is not None:
             _log_objective_result(self.tracker, t.run_id, done.result, self.metric)
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        if t.trial_id in self.pruning and status not in ENDED:
+        if t.trial_id in self.timing_out:
+            self.timing_out.discard(t.trial_id)
+            status = "timed_out"  # whatever the program wrote as it was stopped
+            note = f"stopped after its time limit of {self.trial_timeout:g}s (--trial-timeout)"
+            self.tracker.set_status(t.run_id, status, note=note)
+        elif t.trial_id in self.pruning and status not in ENDED:
             self.pruning.discard(t.trial_id)
             status, note = "pruned", "stopped early by the sweep's stopper"
             self.tracker.set_status(t.run_id, status, note=note)
@@ -213,17 +224,30 @@ class SweepRunner:
             self.tracker.set_status(t.run_id, status, note=note)
         elif status == "failed" and done.error:
             note = f"{note or ''}\n{done.error}".strip()[-2000:]
+        if status == "killed" and not self._stopping:
+            status, note = self._retry_or_fail(t, done.returncode, note)
         value = metric_value(run, self.metric)
         self._end(t, status, value, note)
-        if status == "failed":
-            self.failures_in_a_row += 1
+        if status in ("failed", "killed") and not self._stopping:
+            self.failures_in_a_row += 1  # a trial killed under a live sweep is a failure too
         elif status in ("completed", "pruned"):
             self.failures_in_a_row = 0
-        if status == "killed" and not self._stopping:
-            self.rerun.append(t.params)
         if self.progress:
             self.progress.ended(t, self.best())
         return t
+
+    def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
+        """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
+        then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
+        key = json.dumps(t.params, sort_keys=True, default=str)
+        if self.retries.get(key, 0) < self.max_retries:
+            self.retries[key] = self.retries.get(key, 0) + 1
+            self.rerun.append(t.params)
+            return "killed", note
+        note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
+                f"not re-run again (--max-retries {self.max_retries})")
+        self.tracker.set_status(t.run_id, "failed", note=note)
+        return "failed", note
 
     # -- the loop -------------------------------------------------------------------------------
     _stopping = False
@@ -238,6 +262,7 @@ class SweepRunner:
 
     def run(self) -> SweepOutcome:
         self.store.acquire()
+        restore = _sigterm_interrupts()
         try:
             self.store.set_status("running")
             self.recover()
@@ -248,6 +273,7 @@ class SweepRunner:
                 self._settle(done)
             status, self.message = "interrupted", "interrupted: running trials were marked killed"
         finally:
+            restore()
             self.store.release()
         self.store.set_status(status)
         return SweepOutcome(self.store.id, status, list(self.trials.values()), self.best(),
@@ -272,10 +298,23 @@ class SweepRunner:
                     self.pruning.add(trial_id)
                     self.executor.terminate(trial_id)
 
+    def _enforce_timeout(self) -> None:
+        """Stop (SIGTERM, grace, SIGKILL: the executor's terminate) trials past their time limit."""
+        if self.trial_timeout is None:
+            return
+        now = time.time()
+        for launch in self.executor.running():
+            t = self.trials.get(launch.trial_id)
+            if t is not None and t.trial_id not in self.timing_out and \
+                    now - t.started_at > self.trial_timeout:
+                self.timing_out.add(t.trial_id)
+                self.executor.terminate(t.trial_id, grace=TERM_GRACE_S)
+
     def _loop(self) -> str:
         exhausted = False
         while True:
             self._follow()
+            self._enforce_timeout()
             for done in self.executor.poll():
                 self._settle(done)
             if self.failures_in_a_row >= self.max_failures:
@@ -336,6 +375,22 @@ class FixedPoints:
 def build_executor(name: str, options: dict[str, Any]) -> Any:
     """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
     return get_registry().executor(name, options)
+
+
+def _sigterm_interrupts() -> Callable[[], None]:
+    """SIGTERM of the controller stops the sweep as Ctrl+C does (its trials are stopped, not
+    orphaned); returns what puts the previous handler back. Only the main thread can."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _terminate_owner(run: dict[str, Any]) -> None:

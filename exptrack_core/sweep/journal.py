@@ -25,7 +25,7 @@ from exptrack_core.files import write_json
 from exptrack_core.secrets import redact_argv
 
 SWEEPS_DIR = "_sweeps"
-ENDED = ("completed", "pruned", "failed")  # never re-run; "killed" trials are re-run on resume
+ENDED = ("completed", "pruned", "failed", "timed_out")  # never re-run; "killed" trials are re-run on resume
 
 
 @dataclass
@@ -47,6 +47,17 @@ class TrialRecord:
 
 class SweepLockedError(ExptrackError):
     pass
+
+
+class DamagedSweepError(ExptrackError):
+    """A sweep record that cannot be read; the message names the file."""
+
+    def __init__(self, path: Path, why: Any):
+        self.path = path
+        super().__init__(f"damaged sweep record {path}: {why}")
+
+
+_START_FIELDS = (("trial_id", str), ("run_id", str), ("params", dict))
 
 
 class SweepStore:
@@ -79,7 +90,8 @@ class SweepStore:
     @classmethod
     def open(cls, root: str | os.PathLike, sweep_id: str) -> "SweepStore":
         store = cls(root, sweep_id)
-        if not (store.dir / "sweep.json").is_file():
+        plain = sweep_id and "/" not in sweep_id and "\\" not in sweep_id and not sweep_id.startswith(".")
+        if not plain or not (store.dir / "sweep.json").is_file():  # an id, never a path elsewhere
             raise UnknownNameError("sweep", sweep_id, [s["sweep_id"] for s in list_sweeps(root)])
         return store
 
@@ -131,8 +143,17 @@ class SweepStore:
 
     # -- metadata -------------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        with open(self.dir / "sweep.json", encoding="utf-8") as f:
-            return json.load(f)
+        path = self.dir / "sweep.json"
+        try:
+            with open(path, encoding="utf-8") as f:
+                meta = json.load(f)
+        except OSError as exc:
+            raise DamagedSweepError(path, exc.strerror) from None
+        except ValueError as exc:
+            raise DamagedSweepError(path, f"invalid JSON ({exc})") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("sweep_id"), str):
+            raise DamagedSweepError(path, "not a sweep record (no sweep_id)")
+        return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         write_json(self.dir / "sweep.json", meta)
@@ -159,14 +180,23 @@ class SweepStore:
                       "note": note, "time": time.time()})
 
     def _events(self) -> Iterator[dict[str, Any]]:
-        with open(self.dir / "trials.jsonl", "rb") as f:
-            for raw in f:
+        path = self.dir / "trials.jsonl"
+        try:
+            f = open(path, "rb")
+        except OSError as exc:
+            raise DamagedSweepError(path, exc.strerror) from None
+        with f:
+            for n, raw in enumerate(f, 1):
                 if not raw.endswith(b"\n"):
                     break  # torn by a kill mid-write: that event never happened
                 try:
-                    yield json.loads(raw)
+                    ev = json.loads(raw)
                 except ValueError:
-                    continue
+                    continue  # a torn line that a later controller ended (see _end_torn_line)
+                if not isinstance(ev, dict) or (ev.get("event") == "start" and not all(
+                        isinstance(ev.get(k), t) for k, t in _START_FIELDS)):
+                    raise DamagedSweepError(path, f"line {n} is not a trial event: {raw[:80]!r}")
+                yield ev
 
     def trials(self) -> dict[str, TrialRecord]:
         out: dict[str, TrialRecord] = {}
@@ -181,7 +211,10 @@ class SweepStore:
         return out
 
 
-def list_sweeps(root: str | os.PathLike) -> list[dict[str, Any]]:
+def list_sweeps(root: str | os.PathLike,
+                damaged: list[DamagedSweepError] | None = None) -> list[dict[str, Any]]:
+    """Every readable sweep; those that cannot be read go to ``damaged`` (one bad record must
+    not hide the others)."""
     base = Path(root) / SWEEPS_DIR
     if not base.is_dir():
         return []
@@ -192,9 +225,12 @@ def list_sweeps(root: str | os.PathLike) -> list[dict[str, Any]]:
             meta = store.meta()
             meta["trials"] = list(store.trials().values())
             out.append(meta)
-        except (OSError, ValueError):
+        except DamagedSweepError as exc:
+            if damaged is not None:
+                damaged.append(exc)
+        except OSError:
             continue
     return out
 
 
-__all__ = ["ENDED", "SWEEPS_DIR", "SweepLockedError", "SweepStore", "TrialRecord", "list_sweeps"]
+__all__ = ["DamagedSweepError", "ENDED", "SWEEPS_DIR", "SweepLockedError", "SweepStore", "TrialRecord", "list_sweeps"]

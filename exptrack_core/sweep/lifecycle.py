@@ -70,11 +70,29 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
             or k not in before}
 
 
-def check_settings(*, workers: Any = 1, max_failures: Any = 3) -> None:
+def check_fixed(config: SweepConfig, fixed: Mapping[str, Any]) -> None:
+    """A value fixed with -S on a key the sweep searches would silently replace every
+    suggestion (each trial at the same value): refuse it before anything runs."""
+    searched = config.space.names
+    for key in fixed:
+        hit = next((n for n in searched if key == n or key.startswith(n + ".")
+                    or n.startswith(key + ".")), None)
+        if hit is not None:
+            raise ExptrackError(f"-S {key}: the sweep searches {hit!r}; drop -S for it or remove "
+                                f"{hit!r} from the sweep's parameters")
+
+
+def check_settings(*, workers: Any = 1, max_failures: Any = 3, max_retries: Any = 1,
+                   seed: Any = None) -> None:
     """The numbers a user gives a sweep, checked before its record is created."""
     for flag, value in (("--workers", workers), ("--max-failures", max_failures)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ExptrackError(f"invalid {flag} {value!r}: expected a positive integer")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ExptrackError(f"invalid --max-retries {max_retries!r}: expected 0 or a positive integer")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2 ** 32):  # what every strategy's generator takes
+        raise ExptrackError(f"invalid --seed {seed!r}: expected an integer from 0 to {2 ** 32 - 1}")
 
 
 def experiment_name(label: str | None) -> str:
@@ -108,6 +126,7 @@ def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
 def reopen(dir: str | os.PathLike | None, sweep_id: str) -> tuple[SweepStore, SweepConfig, dict]:
     store = SweepStore.open(resolve_dir(dir), sweep_id)
     meta = store.meta()
+    store.trials()  # a damaged journal fails here, in one line, before anything runs
     return store, SweepConfig.parse(meta["config"], allow_large=True), meta
 
 
@@ -122,9 +141,9 @@ def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = No
 
 def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,
             backends: str | None = None, seed: int | None = None, max_failures: int = 3,
-            objective: Callable | None = None, progress: bool = True,
+            max_retries: int = 1, trial_timeout: float | None = None, objective: Callable | None = None, progress: bool = True,
             cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
-    check_settings(workers=workers, max_failures=max_failures)
+    check_settings(workers=workers, max_failures=max_failures, max_retries=max_retries)
     if isinstance(executor, str):
         executor = executor_for(executor, workers, cwd)
     meta = store.meta()
@@ -135,7 +154,8 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
         total = config.run_cap or config.grid_size() if config.method == "grid" else config.run_cap
         view = SweepProgress(total, config.metric.name if config.metric else None)
     runner = SweepRunner(config, store, executor=executor, executor_options={"workers": workers},
-                         backends=backends, max_failures=max_failures, seed=seed, cwd=cwd,
+                         backends=backends, max_failures=max_failures, max_retries=max_retries,
+                         seed=seed, cwd=cwd, trial_timeout=trial_timeout,
                          fixed=meta.get("fixed"), objective=objective, progress=view,
                          strategy=strategy)
     try:
@@ -192,5 +212,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "executor_for", "check_settings", "config_from_params", "execute", "fixed_params",
+__all__ = ["SweepResult", "executor_for", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
            "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

@@ -1,4 +1,10 @@
-"""Runs each trial as a local process; ``workers`` at once, one GPU each when there are GPUs."""
+"""Runs each trial as a local process; ``workers`` at once, one GPU each when there are GPUs.
+
+Each trial is the leader of its own session (so of its own process group), and every signal goes
+to the group: stopping a trial also stops what it started (DataLoader workers, a
+``subprocess.Popen``), and a Ctrl+C at the terminal reaches only the controller, which then stops
+the trials itself.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ class ProcessExecutor:
         self.workers = workers
         self.gpus = options.get("gpus", visible_gpus())
         self._running: dict[str, tuple[TrialLaunch, subprocess.Popen, str | None]] = {}
+        self._kill_at: dict[str, float] = {}  # trial -> when a terminated trial gets SIGKILL
 
     @property
     def free_slots(self) -> int:
@@ -74,7 +81,7 @@ class ProcessExecutor:
         try:
             proc = subprocess.Popen(
                 trial.argv, cwd=trial.cwd, env=env, stdout=out, stderr=err,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         except OSError as exc:
             err.write(f"cannot start {trial.argv[:3]}: {exc}\n".encode())
@@ -89,34 +96,53 @@ class ProcessExecutor:
 
     def poll(self) -> list[TrialExit]:
         done = []
+        now = time.monotonic()
         for trial_id, (trial, proc, _) in list(self._running.items()):
             code = proc.poll()
             if code is None:
+                if self._kill_at.get(trial_id, now + 1) <= now:
+                    _signal_group(proc, signal.SIGKILL)  # it outlived its grace period
                 continue
             del self._running[trial_id]
+            if self._kill_at.pop(trial_id, None) is not None:
+                _signal_group(proc, signal.SIGKILL)  # what it started dies with it
             error = stderr_tail(trial.run_dir / "stderr.log") if code != 0 else None
             done.append(TrialExit(trial, code, error))
         return done
 
-    def terminate(self, trial_id: str) -> None:
-        """Ask one trial to stop (SIGTERM), e.g. when the sweep's stopper prunes it."""
+    def terminate(self, trial_id: str, grace: float = 10.0) -> None:
+        """SIGTERM one trial's process group now (a prune, a time limit) and SIGKILL it if still
+        alive ``grace`` seconds later; never blocks: ``poll`` reports its exit."""
         entry = self._running.get(trial_id)
-        if entry is not None and entry[1].poll() is None:
-            entry[1].send_signal(signal.SIGTERM)
+        if entry is None or trial_id in self._kill_at or entry[1].poll() is not None:
+            return
+        _signal_group(entry[1], signal.SIGTERM)
+        self._kill_at[trial_id] = time.monotonic() + grace
 
     def cancel_all(self, grace: float = 10.0) -> list[TrialExit]:
         """SIGTERM every trial (each marks its run killed), SIGKILL what is left after ``grace``."""
         for _, proc, _ in self._running.values():
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+                _signal_group(proc, signal.SIGTERM)
         deadline = time.time() + grace
         while time.time() < deadline and any(p.poll() is None for _, p, _ in self._running.values()):
             time.sleep(0.05)
         for _, proc, _ in self._running.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # the leader, or what it left running
+            proc.wait()
+        self._kill_at.clear()
         return self.poll()
+
+
+def _signal_group(proc: Any, sig: int) -> None:
+    """Signal the trial's whole process group (it leads its own session)."""
+    pid = getattr(proc, "pid", None)
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone
 
 
 class _Failed:

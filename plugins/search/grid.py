@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from exptrack_core.sweep.space import ParamSpace
 
 # A point with one of these statuses has been (or is being) tried; a killed one may run again.
-TAKEN = ("running", "completed", "pruned", "failed")
+TAKEN = ("running", "completed", "pruned", "failed", "timed_out")
 
 
 class GridSearch:

@@ -78,7 +78,9 @@ def test_a_sweep_killed_with_its_trial_shows_the_trial_crashed_and_the_resume_re
     make_project(workdir, SLOW_GRID)
     controller = _controller(workdir)
     run_dir, pid, seen = _trial_mid_epoch(workdir, controller.pid)
-    os.killpg(controller.pid, signal.SIGKILL)  # the whole group at once: no one can tidy up
+    # the trial leads its own process group now: kill it and the controller at once, no one tidies up
+    os.killpg(pid, signal.SIGKILL)
+    os.killpg(controller.pid, signal.SIGKILL)
     controller.wait(30)
     wait_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=10, what="the trial to die")
     count("faults")
