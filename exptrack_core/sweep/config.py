@@ -84,7 +84,7 @@ class SweepConfig:
         """Read a sweep YAML file; errors name the file."""
         from exptrack_core.params import read_yaml_mapping
 
-        data = read_yaml_mapping(path, "sweep config")
+        data = read_yaml_mapping(path, "sweep config", version="1.1")  # as W&B reads it
         try:
             return cls.parse(data, **kwargs)
         except SweepConfigError as exc:

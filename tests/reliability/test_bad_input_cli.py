@@ -54,7 +54,7 @@ CASES = [
     (["sweep", "-S", "=0.1"], ["invalid override '=0.1'", "empty"]),
     (["sweep", "-S", "train..lr=0.1"], ["invalid override 'train..lr=0.1'", "empty part"]),
     (["sweep", "-S", "train.lrr=0.1"], ["'train.lrr'", "train.lr", "+train.lrr"]),
-    (["sweep", "-S", f"train.lr={PWN}"], ["train.lr=", "not valid YAML", "python/object/apply"]),
+    (["sweep", "-S", f"train.lr={PWN}"], ["train.lr=", "grammar of dvc exp run -S", "python/object/apply"]),
     (["sweep", "--params", "tagged_params.yaml"], ["tagged_params.yaml", "python/object/apply"]),
     (["sweep", "--config", "tagged_sweep.yaml"], ["tagged_sweep.yaml", "python/object/apply"]),
     # sweep configs
