@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from typing import Any, Iterable, Mapping
 
 from exptrack_core.errors import ExptrackError
@@ -134,4 +135,45 @@ def _why(exc: BaseException) -> str:
     return lines[0] if lines else type(cause).__name__
 
 
-__all__ = ["apply_hydra", "is_sweep", "parse_override", "sweep_refusal"]
+
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+
+
+def hydra_value(value: Any) -> str:
+    """The Hydra-grammar text that ``dvc exp run -S key=TEXT`` turns back into ``value``, type and
+    all: strings are always quoted (so ``'1e-3'``, ``'true'``, ``'a,b'``, ``'x#y'`` stay strings) and
+    ``${`` is escaped (so it is not an interpolation)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # 1e-05, inf, nan: all in Hydra's float grammar
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        for key in value:
+            if not isinstance(key, str) or not _BARE_KEY.match(key):
+                raise ExptrackError(f"cannot pass the key {key!r} of {value!r} to dvc exp run -S: "
+                                    "a dict key must be a plain name (letters, digits, _ and -)")
+        return "{" + ",".join(f"{k}:{hydra_value(v)}" for k, v in value.items()) + "}"
+    raise ExptrackError(f"cannot pass {value!r} ({type(value).__name__}) to dvc exp run -S: "
+                        "accepted are numbers, strings, booleans, null, lists and dicts")
+
+
+def _quote(text: str) -> str:
+    # OmegaConf reads "\${" as a literal "${" (and "\\" before it as one backslash); in a quoted Hydra
+    # string only backslashes that run into a quote (or the closing quote) are escapes, so those are
+    # doubled and the quote escaped.
+    text = re.sub(r"(\\*)\$\{", lambda m: m.group(1) * 2 + "\\${", text)
+    text = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)
+    text = re.sub(r"(\\+)\Z", lambda m: m.group(1) * 2, text)
+    return "'" + text + "'"
+
+
+__all__ = ["apply_hydra", "hydra_value", "is_sweep", "parse_override", "sweep_refusal"]

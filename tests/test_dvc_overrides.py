@@ -72,3 +72,25 @@ def test_exptrack_applies_an_override_as_dvc_exp_run_does(tmp_path, overrides):
     assert ours_kind == dvc_kind, (dvc_result, ours_result)
     if dvc_kind == "ok":
         assert ours_result == dvc_result
+
+
+# Values a sweep trial can hold (JSON's types), as --executor dvc hands them to dvc exp run -S.
+TRIAL_VALUES = ["a,b", "a=b", "70,80,90", "it's", "'", "\\", "a\\'b", "${x}", "$${x}", "\\${x}",
+                "x#y", "1e-3", "true", "null", "3.0", "", "  padded  ", "héllo 日本", "a\\b", "a\\",
+                "choice(1,2)", "[1,2]", "{a:1}", "~", "=", "+x", '"q"', '\\"', "\t", "two\nlines",
+                1, -5, 0, 2**70, 1.5, 1e-05, 3.0, -0.0, float("inf"), float("-inf"), float("nan"),
+                1e300, True, False, None, [], {}, [1, "a,b", None, [2.5]],
+                {"a": 1, "b": {"c": "x=y"}}, {"a-b": [1]}, {"lr": "1e-3"}]
+
+
+@pytest.mark.parametrize("key", ["seed", "train", "added"])
+@pytest.mark.parametrize("value", TRIAL_VALUES, ids=repr)
+def test_a_trial_value_reaches_params_yaml_through_dvc_unchanged(tmp_path, key, value):
+    from exptrack_plugins.dvc.executor import set_flags
+
+    path = tmp_path / "params.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    known = {"seed", "name", "train.lr", "train.layers", "train.opt.name", "flags"}
+    flags = set_flags({key: value}, known)
+    dvc_hydra.apply_overrides(str(path), flags[1::2])  # what `dvc exp run -S ... -S ...` does
+    assert typed(read_yaml_mapping(path)[key]) == typed(value)
