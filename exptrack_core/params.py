@@ -9,28 +9,77 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from exptrack_core.errors import ExptrackError
+from exptrack_core.overrides import parse_override  # noqa: F401  (public here since 0.1)
 
 PARAMS_ENV = "EXPTRACK_PARAMS"  # JSON of a sweep trial's flat overrides, set by executors
 
 
-def _yaml():
-    import yaml
-    return yaml
+MAX_YAML_NODES = 100_000  # expanded through aliases; a real params or sweep file has a few hundred
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """Safe YAML: tags such as ``!!python/object`` are refused, never constructed."""
-    yaml = _yaml()
+def _expanded_size(node: Any, source: str) -> int:
+    """Nodes the document holds once every alias is expanded, counted without expanding them (a
+    521-byte file of nested aliases expands to hundreds of millions)."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(n: Any) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in busy:
+            raise ExptrackError(f"{source} is refused: an alias refers to itself (recursive YAML)")
+        busy.add(key)
+        total = 1
+        if isinstance(n.value, list):
+            for item in n.value:
+                for child in (item if isinstance(item, tuple) else (item,)):
+                    total += size(child)
+                    if total > MAX_YAML_NODES:
+                        raise ExptrackError(
+                            f"{source} is refused: its aliases expand past {MAX_YAML_NODES:,} "
+                            "values (a YAML alias bomb?)")
+        busy.discard(key)
+        sizes[key] = total
+        return total
+
+    return size(node) if node is not None else 0
+
+
+def parse_yaml(text: str, source: str, *, version: str = "1.2") -> Any:
+    """Safe YAML: tags such as ``!!python/object`` are refused, never constructed.
+
+    ``version="1.2"`` reads as DVC reads and writes params.yaml (ruamel.yaml, YAML 1.2 core schema:
+    ``1e-05`` is a float, ``yes`` and ``12:30`` are strings); ``"1.1"`` reads as W&B reads sweep files
+    (PyYAML). Either way the aliases are counted before anything is built from them.
+    """
+    if version == "1.1":
+        import yaml
+
+        errors: tuple[type[BaseException], ...] = (yaml.YAMLError,)
+        compose = lambda t: yaml.compose(t, Loader=yaml.SafeLoader)  # noqa: E731
+        load = yaml.safe_load
+    else:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError, YAMLFutureWarning
+
+        reader = YAML(typ="safe", pure=True)
+        errors = (YAMLError, YAMLFutureWarning)
+        compose, load = reader.compose, reader.load
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        _expanded_size(compose(text), source)
+        return load(text)
+    except errors as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
         raise ExptrackError(f"{source} is not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ExptrackError(f"{source} is refused: it nests too deeply") from None
 
 
-def read_yaml_mapping(path: str | os.PathLike, what: str = "file") -> dict[str, Any]:
+def read_yaml_mapping(path: str | os.PathLike, what: str = "file", *,
+                      version: str = "1.2") -> dict[str, Any]:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -38,7 +87,7 @@ def read_yaml_mapping(path: str | os.PathLike, what: str = "file") -> dict[str, 
         raise ExptrackError(f"{what} {str(p)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ExptrackError(f"cannot read {what} {str(p)!r}: {exc}") from None
-    data = parse_yaml(text, str(p))
+    data = parse_yaml(text, str(p), version=version)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -102,44 +151,20 @@ def tree_or_flat(flat: Mapping[str, Any]) -> dict[str, Any]:
     return dict(flat) if value_section_clash(flat) else unflatten(flat)
 
 
-def parse_override(text: str) -> tuple[str, Any, bool]:
-    """``"train.lr=3e-4"`` -> ``("train.lr", 0.0003, False)``; ``+key=v`` adds a new key."""
-    if not isinstance(text, str) or "=" not in text:
-        raise ExptrackError(
-            f"invalid override {text!r}: expected KEY=VALUE, e.g. train.lr=3e-4 (or +KEY=VALUE "
-            "to add a key params.yaml lacks)")
-    key, raw = text.split("=", 1)
-    add = key.startswith("+")
-    key = key.lstrip("+").strip()
-    if not key or any(not part for part in key.split(".")):
-        raise ExptrackError(f"invalid override {text!r}: the key {key!r} is empty or has an empty part")
-    value = parse_yaml(raw, f"the value of override {text!r}") if raw.strip() else ""
-    if value is None and raw.strip().lower() not in ("null", "~", "none"):
-        value = raw
-    return key, value, add
-
-
 def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str] | Mapping[str, Any],
                     *, strict: bool = True) -> dict[str, Any]:
-    """A copy of ``params`` with the overrides applied. With ``strict``, like DVC, a key that does not
-    exist needs a leading ``+``."""
-    out = copy.deepcopy(dict(params))
-    items: list[tuple[str, Any, bool]]
-    if isinstance(overrides, Mapping):
-        items = [(k, v, not strict) for k, v in overrides.items()]
-    else:
-        items = [parse_override(o) for o in overrides]
-    known = flatten(out)
-    for key, value, add in items:
-        exists = key in known or any(k.startswith(key + ".") for k in known)
-        if strict and not add and not exists:
-            import difflib
+    """A copy of ``params`` with the overrides applied.
 
-            close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ExptrackError(
-                f"override {key!r} names a key params.yaml does not have{hint} "
-                f"(write +{key}=... to add it)")
+    Strings are ``-S`` overrides in DVC's Hydra grammar, applied as ``dvc exp run -S`` does (with
+    ``strict``, a key params.yaml lacks needs ``+``). A mapping holds a sweep trial's params by dotted
+    name, set as they are.
+    """
+    if not isinstance(overrides, Mapping):
+        from exptrack_core.overrides import apply_hydra
+
+        return apply_hydra(params, overrides, strict=strict)
+    out = copy.deepcopy(dict(params))
+    for key, value in overrides.items():
         set_dotted(out, key, value)
     return out
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -85,7 +87,8 @@ class SweepConfig:
         """Read a sweep YAML file; errors name the file."""
         from exptrack_core.params import read_yaml_mapping
 
-        data = read_yaml_mapping(path, "sweep config")
+        data = read_yaml_mapping(path, "sweep config", version="1.1")  # as W&B reads it
+        warn_numeric_strings(data.get("parameters"))
         try:
             return cls.parse(data, **kwargs)
         except SweepConfigError as exc:
@@ -220,6 +223,33 @@ def _run_cap(raw: Any) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
         raise SweepConfigError("run_cap", f"must be a positive integer, got {raw!r}")
     return raw
+
+
+# YAML 1.1 (PyYAML, W&B) needs a dot and a signed exponent; YAML 1.2 (DVC) reads 1e-3 as a number
+_EXPONENT = re.compile(r"([-+]?)(\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)\Z")
+
+
+def warn_numeric_strings(parameters: Any, prefix: str = "") -> None:
+    """One line per parameter whose ``values``/``value``/``min``/``max`` hold a string such as
+    ``1e-3``: W&B reads it as a string, which is rarely what its writer meant."""
+    if not isinstance(parameters, dict):
+        return
+    for name, spec in parameters.items():
+        if not isinstance(spec, dict):
+            continue
+        found = [v for field in ("values", "value", "min", "max")
+                 for v in (spec.get(field) if field == "values" and isinstance(spec.get(field), list)
+                           else [spec.get(field)]) if isinstance(v, str) and _EXPONENT.match(v.strip())]
+        if found:
+            fixes = ", ".join(f"{v!r} (write {_as_number(v)} for a number)" for v in found)
+            print(f"exptrack: warning: sweep parameter {prefix + str(name)!r} holds the string {fixes}: "
+                  "sweep files are read as W&B reads them (YAML 1.1)", file=sys.stderr)
+        warn_numeric_strings(spec.get("parameters"), f"{prefix}{name}.")
+
+
+def _as_number(text: str) -> str:
+    sign, whole, frac, esign, exp = _EXPONENT.match(text.strip()).groups()
+    return f"{sign}{whole}.{frac or '0'}e{esign or '+'}{exp}"
 
 
 def _metric(raw: Any, ignored: list[str]) -> Metric:

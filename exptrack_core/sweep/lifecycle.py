@@ -63,6 +63,7 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
         return {}
     p = Path(params_file)
     base = read_yaml_mapping(p, "params file") if p.is_file() else {}
+    base.pop("sweep", None)  # the search's own section (its ${...} macros are not interpolations)
     applied = flatten(apply_overrides(base, overrides, strict=p.is_file()))
     before = flatten(base)
     keys = [o.split("=", 1)[0].lstrip("+").strip() for o in overrides]

@@ -9,7 +9,6 @@ of each trial as an experiment that ``dvc exp show`` lists and ``dvc exp apply N
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Mapping
 
 from exptrack_core.errors import ExptrackError
 from exptrack_core.sweep.launch import TrialLaunch
+from exptrack_core.overrides import hydra_value
 from exptrack_core.params import flatten, read_yaml_mapping
 
 from exptrack_plugins.executors.process import ProcessExecutor
@@ -44,11 +44,17 @@ def check_dvc_repo(cwd: Path) -> None:
 
 
 def set_flags(params: Mapping[str, Any], known: set[str]) -> list[str]:
-    """``-S key=value`` for each param; ``+key=value`` for keys params.yaml lacks (DVC needs it)."""
+    """``-S key=value`` for each param, quoted so DVC's Hydra grammar gives back the same value and
+    type. A key params.yaml lacks needs ``+``; a section, or a dict or list value, is deleted first
+    (``~key``) and added again, because ``key={...}`` would merge into it."""
     out = []
     for key, value in params.items():
-        text = json.dumps(value) if isinstance(value, (bool, list, dict)) or value is None else str(value)
-        out += ["-S", f"{'' if key in known else '+'}{key}={text}"]
+        section = any(k.startswith(key + ".") for k in known)
+        text = hydra_value(value)
+        if section or (key in known and isinstance(value, (Mapping, list))):
+            out += ["-S", f"~{key}", "-S", f"+{key}={text}"]
+        else:
+            out += ["-S", f"{'' if key in known else '+'}{key}={text}"]
     return out
 
 

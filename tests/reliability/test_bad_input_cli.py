@@ -14,6 +14,9 @@ PWN = '!!python/object/apply:os.system ["touch pwned"]'
 LONG = "x" * 256
 GRID_5x10 = "\n".join(f"  p{i}: {{values: [{', '.join(str(v) for v in range(10))}]}}"
                       for i in range(5))  # 100,000 points, over the 10,000 limit
+# 9 levels of 9 aliases in ~300 bytes: 9**9 values once expanded (27 s and 2.9 GB before the limit)
+BOMB = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n" + "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
 
 INPUTS = {
     "broken.yaml": "train: [0.1, 0.2\nsweep: {}\n",
@@ -32,6 +35,8 @@ INPUTS = {
     "grid_continuous.yaml": "method: grid\nparameters: {lr: {min: 0.001, max: 0.1}}\n",
     "empty_params.yaml": "method: random\nparameters: {}\n",
     "huge_grid.yaml": f"method: grid\nprogram: train.py\nparameters:\n{GRID_5x10}\n",
+    "bomb_params.yaml": BOMB,
+    "bomb_sweep.yaml": BOMB + "method: grid\nparameters:\n  x: {values: *i}\n",
     "escaping_name.yaml": "name: ../../outside\nmethod: grid\nparameters: {x: {values: [1]}}\n",
 }
 
@@ -54,9 +59,12 @@ CASES = [
     (["sweep", "-S", "=0.1"], ["invalid override '=0.1'", "empty"]),
     (["sweep", "-S", "train..lr=0.1"], ["invalid override 'train..lr=0.1'", "empty part"]),
     (["sweep", "-S", "train.lrr=0.1"], ["'train.lrr'", "train.lr", "+train.lrr"]),
-    (["sweep", "-S", f"train.lr={PWN}"], ["train.lr=", "not valid YAML", "python/object/apply"]),
+    (["sweep", "-S", f"train.lr={PWN}"], ["train.lr=", "grammar of dvc exp run -S", "python/object/apply"]),
     (["sweep", "--params", "tagged_params.yaml"], ["tagged_params.yaml", "python/object/apply"]),
     (["sweep", "--config", "tagged_sweep.yaml"], ["tagged_sweep.yaml", "python/object/apply"]),
+    (["sweep", "--dry-run", "--params", "bomb_params.yaml"], ["bomb_params.yaml", "aliases",
+                                                              "100,000"]),
+    (["sweep", "--dry-run", "--config", "bomb_sweep.yaml"], ["bomb_sweep.yaml", "aliases"]),
     # sweep configs
     (["sweep", "--config", "unknown_method.yaml"], ["unknown method 'annealing'", "grid", "random"]),
     (["sweep", "--method", "annealing"], ["unknown method 'annealing'", "bayes", "grid"]),
