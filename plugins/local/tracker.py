@@ -27,7 +27,7 @@ from exptrack_core.plugin.interfaces import FINAL_STATUSES, STATUSES
 from exptrack_core.names import check_name
 
 from exptrack_plugins.local.listing import Listing, stamps
-from exptrack_plugins.local.files import (HISTORY_HEADER, complete_size, disk_error, history_lines, iter_history,
+from exptrack_plugins.local.files import (HISTORY_HEADER, claim_writer, complete_size, disk_error, history_lines, iter_history,
                           owner_alive, owner_record, read_json, write_json)
 
 SUMMARY_EVERY_S = 2.0  # the summary is a cache; readers fold in any history written after it
@@ -58,8 +58,16 @@ class _OpenRun:
     def __init__(self, run_dir: Path):
         self.dir = run_dir
         self.history_path = run_dir / "metrics.csv"
-        self.history = self._open()
+        self.claim = claim_writer(run_dir)  # refuses a second writer, in any process
+        try:
+            self.history = self._open()
+        except BaseException:
+            os.close(self.claim)
+            raise
+        # rebuilt from the history, not the cached file: an earlier writer may have left it stale
         self.summary: dict[str, dict[str, Any]] = {}
+        for step, name, value, _ in iter_history(self.history_path):
+            fold(self.summary, step, name, value)
         self.bytes = complete_size(self.history_path)
         size = self.history_path.stat().st_size
         if self.bytes < size:  # a writer killed mid-line: end its half line so ours stand alone
@@ -70,7 +78,13 @@ class _OpenRun:
         self.lock = threading.Lock()
 
     def _open(self):
-        return open(self.history_path, "a", encoding="utf-8", buffering=1 << 16)
+        return open_history(self.history_path)
+
+    def release(self) -> None:
+        try:
+            self.history.close()
+        finally:
+            os.close(self.claim)
 
     def discard_failed_write(self) -> None:
         """After a failed write (disk full): forget what is still buffered and cut the partial
@@ -127,18 +141,16 @@ class LocalTracker:
         write_json(run_dir / "context.json", dict(context or {}))
         if params_snapshot is not None and params_snapshot.is_file():
             shutil.copyfile(params_snapshot, run_dir / "params.yaml")
-        with open(run_dir / "metrics.csv", "w", encoding="utf-8") as f:
+        with open_history(run_dir / "metrics.csv") as f:
             f.write(HISTORY_HEADER)
         write_json(run_dir / "meta.json", meta)  # last: a run is listed once it is complete
         self._dirs[run_id] = run_dir
-        self._open[run_id] = _OpenRun(run_dir)
         return run_id
 
     def _writer(self, run_id: str) -> _OpenRun:
         w = self._open.get(run_id)
         if w is None:
             w = self._open[run_id] = _OpenRun(self.run_dir(run_id))
-            w.summary = self._summary(w.dir)
         return w
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
@@ -202,6 +214,7 @@ class LocalTracker:
         if status in FINAL_STATUSES:
             meta["finished_at"] = now_iso()
         else:
+            self._writer(run_id)  # joining a run: refused while another writer holds it
             meta["finished_at"] = None
             meta["owner"] = owner_record()
         if note is not None:
@@ -217,8 +230,10 @@ class LocalTracker:
         w = self._open.pop(run_id, None)
         if w is not None:
             with w.lock:
-                w.history.close()
-                self._write_summary(w)
+                try:
+                    self._write_summary(w)
+                finally:
+                    w.release()
 
     # -- reading -------------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
@@ -257,6 +272,8 @@ class LocalTracker:
             size = history.stat().st_size
         except FileNotFoundError:
             return summary
+        if size < offset or (offset and not _line_start(history, offset)):
+            summary, offset = {}, 0  # the cache does not describe this history: rebuild it
         if size > offset:
             if offset == 0:
                 summary = {}
@@ -361,6 +378,28 @@ def _unlink_planted_links(dest: Path) -> None:
         for name in dirs + files:
             if os.path.islink(os.path.join(root, name)):
                 os.unlink(os.path.join(root, name))
+
+
+def open_history(path: Path):
+    """Open the history for appending, never through a link planted in its place."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise ExptrackError(f"{path} is a link, not the run's own file; refusing to write "
+                                "through it (replace it with the run's history)") from None
+        raise disk_error(path, exc) from None
+    return open(fd, "a", encoding="utf-8", buffering=1 << 16)
+
+
+def _line_start(path: Path, offset: int) -> bool:
+    """Whether byte ``offset`` of ``path`` starts a line (the byte before it is a newline)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset - 1)
+            return f.read(1) == b"\n"
+    except OSError:
+        return False
 
 
 def _plain_name(name: object) -> bool:
