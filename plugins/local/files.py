@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from exptrack_core.errors import ExptrackError
-from exptrack_core.files import disk_error, write_json, write_text  # noqa: F401 (re-exported)
+from exptrack_core.files import refuse_link, disk_error, write_json, write_text  # noqa: F401 (re-exported)
 
 HISTORY_HEADER = "step,name,value,timestamp\n"
 
@@ -22,6 +22,7 @@ class TornRecordWarning(UserWarning):
 
 
 def read_json(path: Path) -> Any:
+    refuse_link(path)
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
@@ -106,7 +107,11 @@ def claim_writer(run_dir: Path) -> int:
     import fcntl
 
     path = run_dir / WRITER_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        refuse_link(path)
+        raise disk_error(path, exc) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

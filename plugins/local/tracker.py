@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from exptrack_core.errors import ExptrackError, UnknownNameError
+from exptrack_core.files import open_append
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, STATUSES
 from exptrack_core.names import check_name
 
@@ -382,14 +383,7 @@ def _unlink_planted_links(dest: Path) -> None:
 
 def open_history(path: Path):
     """Open the history for appending, never through a link planted in its place."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        if os.path.islink(path):
-            raise ExptrackError(f"{path} is a link, not the run's own file; refusing to write "
-                                "through it (replace it with the run's history)") from None
-        raise disk_error(path, exc) from None
-    return open(fd, "a", encoding="utf-8", buffering=1 << 16)
+    return open_append(path, "a", encoding="utf-8", buffering=1 << 16)
 
 
 def _line_start(path: Path, offset: int) -> bool:
