@@ -19,6 +19,7 @@ from exptrack_core.errors import ExptrackError
 from exptrack_core.fanout import Fanout
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, RunInfo
 from exptrack_core.names import check_metrics, check_name
+from exptrack_core.recordable import check_params
 from exptrack_core.params import PARAMS_ENV, apply_overrides, flatten
 from exptrack_core.plugin.registry import get_registry
 
@@ -114,8 +115,7 @@ class Run:
         self._fanout.send("log_metrics", values, step, ts)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        if not isinstance(params, Mapping):
-            raise ExptrackError(f"params must be a mapping, got {type(params).__name__}")
+        params = check_params(params)
         self.tracker.log_params(self.id, params)
         from exptrack_core.params import set_dotted
         for k, v in flatten(params).items():
@@ -225,7 +225,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     run_dir_root = resolve_dir(dir)
     experiment = experiment or os.environ.get(ENV_EXPERIMENT) or DEFAULT_EXPERIMENT
     check_name("experiment", experiment)
-    params = dict(params or {})
+    params = check_params(params or {})  # a run is never left half-written by a bad value
     if os.environ.get(PARAMS_ENV):
         import json
         params = apply_overrides(params, json.loads(os.environ[PARAMS_ENV]), strict=False)

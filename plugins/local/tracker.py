@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.files import open_append
+from exptrack_core.recordable import check_params
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, STATUSES
 from exptrack_core.names import check_name
 
@@ -115,6 +116,7 @@ class LocalTracker:
                    context: Mapping[str, Any] | None = None, sweep_id: str | None = None,
                    trial_id: str | None = None, params_snapshot: Path | None = None) -> str:
         check_name("experiment", experiment)
+        params = check_params(params or {})  # before anything is written
         exp_dir = self.root / experiment
         try:
             exp_dir.mkdir(parents=True, exist_ok=True)
@@ -138,7 +140,7 @@ class LocalTracker:
             "description": description or "", "sweep_id": sweep_id, "trial_id": trial_id,
             "owner": owner_record(), "note": None,
         }
-        write_json(run_dir / "params.json", dict(params or {}))
+        write_json(run_dir / "params.json", params)
         write_json(run_dir / "context.json", dict(context or {}))
         if params_snapshot is not None and params_snapshot.is_file():
             shutil.copyfile(params_snapshot, run_dir / "params.yaml")
@@ -155,6 +157,7 @@ class LocalTracker:
         return w
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        params = check_params(params)
         path = self.run_dir(run_id) / "params.json"
         current = read_json(path) if path.exists() else {}
         _merge(current, dict(params))
