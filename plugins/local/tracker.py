@@ -202,7 +202,8 @@ class LocalTracker:
             artifacts.mkdir(exist_ok=True)
             _unlink_planted_links(dest)  # never write through a link planted in the run directory
             if src.is_dir():
-                shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True)
+                shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True,
+                                ignore=_skip_records(self.root))
             else:
                 shutil.copyfile(src, dest, follow_symlinks=True)  # a link is copied as content
         except OSError as exc:
@@ -371,6 +372,16 @@ def _visible_dirs(parent: str) -> list[str]:
                           if not e.name.startswith((".", "_")) and e.is_dir())
     except OSError:
         return []
+
+
+def _skip_records(root: Path):
+    """A copytree ``ignore``: the experiments directory, when the logged directory holds it
+    (``log_artifact('.')``), is left out; copying it would copy the copy, until paths overflow."""
+    records = os.path.realpath(root)
+
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        return [n for n in names if os.path.realpath(os.path.join(directory, n)) == records]
+    return ignore
 
 
 def _unlink_planted_links(dest: Path) -> None:
