@@ -19,7 +19,7 @@ from exptrack_core.fanout import Fanout
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, RunInfo
 from exptrack_core.names import check_metrics, check_name, check_step
 from exptrack_core.recordable import check_params
-from exptrack_core.params import PARAMS_ENV, apply_overrides, flatten
+from exptrack_core.params import PARAMS_ENV, apply_overrides, env_overrides, flatten
 from exptrack_core.plugin.registry import get_registry
 
 DEFAULT_DIR = "experiments"
@@ -228,8 +228,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     check_name("experiment", experiment)
     params = check_params(params or {})  # a run is never left half-written by a bad value
     if os.environ.get(PARAMS_ENV):
-        import json
-        params = apply_overrides(params, json.loads(os.environ[PARAMS_ENV]), strict=False)
+        params = apply_overrides(params, env_overrides(), strict=False)
     tracker_name, backend_names = split_backends(backends)
     registry = get_registry()
     tracker = registry.get("tracker", tracker_name).factory(run_dir_root)

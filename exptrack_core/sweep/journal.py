@@ -61,14 +61,16 @@ class SweepStore:
     def create(cls, root: str | os.PathLike, *, name: str, experiment: str,
                config: dict[str, Any], argv: list[str] | None = None) -> "SweepStore":
         base = Path(root) / SWEEPS_DIR
-        base.mkdir(parents=True, exist_ok=True)
         while True:
             sweep_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
             try:
+                base.mkdir(parents=True, exist_ok=True)
                 (base / sweep_id).mkdir()
                 break
             except FileExistsError:
                 continue
+            except OSError as exc:  # a read-only or non-directory experiments dir: one line
+                raise disk_error(base, exc) from None
         store = cls(root, sweep_id)
         store.write_meta({"sweep_id": sweep_id, "name": name, "experiment": experiment,
                           "status": "running", "created_at": time.time(), "finished_at": None,
