@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from exptrack_core import context as run_context
 from exptrack_core.errors import ExptrackError
-from exptrack_core.names import check_metrics
+from exptrack_core.names import check_metrics, check_step
 from exptrack_core.query import best_run, runs_frame
 from exptrack_core.run import get_tracker
 
@@ -35,7 +35,8 @@ class ExperimentTracker:
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, Any], step: int | None = None) -> None:
         self._tracker.run_dir(run_id)  # an unknown id fails before anything is written
-        self._tracker.log_metrics(run_id, check_metrics(metrics), step, time.time())
+        values, step = check_metrics(metrics), check_step(step)
+        self._tracker.log_metrics(run_id, values, step, time.time())
 
     def log_artifact(self, run_id: str, path: str | os.PathLike,
                      artifact_name: str | None = None) -> str:

@@ -24,8 +24,27 @@ def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=1, sort_keys=False, default=str, allow_nan=True) + "\n")
 
 
+def refuse_link(path: Path) -> None:
+    """A record file replaced by a link (to a file elsewhere) is never written through."""
+    if os.path.islink(path):
+        raise ExptrackError(f"{path} is a link, not exptrack's own record file; refusing to read "
+                            "or write through it (remove the link)")
+
+
+def open_append(path: Path, mode: str = "a", **kwargs):
+    """Open a record file for appending (``"a"`` or ``"rb+"``), never through a planted link."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT if mode == "a" else os.O_RDWR
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        refuse_link(path)
+        raise disk_error(path, exc) from None
+    return open(fd, mode, **kwargs)
+
+
 def write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename)."""
+    refuse_link(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -66,4 +66,17 @@ def check_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-__all__ = ["check_metrics", "check_name", "to_number"]
+MAX_STEP = 2**63 - 1  # TensorBoard and W&B store steps as int64; past it they stop recording
+
+
+def check_step(step: Any) -> int | None:
+    """``step`` as an int, or one error: a step is None or an integer from 0 to 2**63 - 1."""
+    if step is None:
+        return None
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not 0 <= step <= MAX_STEP:
+        raise ExptrackError(f"step must be an integer from 0 to 2**63 - 1 (or None for final "
+                            f"metrics), got {step!r}")
+    return int(step)
+
+
+__all__ = ["MAX_STEP", "check_metrics", "check_name", "check_step", "to_number"]

@@ -169,6 +169,19 @@ def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str] | Mappin
     return out
 
 
+def env_overrides() -> dict[str, Any]:
+    """A sweep trial's overrides from ``EXPTRACK_PARAMS`` (a JSON object), or one clear error."""
+    try:
+        trial = json.loads(os.environ.get(PARAMS_ENV) or "{}")
+    except json.JSONDecodeError as exc:
+        raise ExptrackError(f"{PARAMS_ENV} is not valid JSON ({exc}); expected a JSON object "
+                            "of param overrides, as a sweep sets it") from None
+    if not isinstance(trial, dict):
+        raise ExptrackError(f"{PARAMS_ENV} holds a JSON {type(trial).__name__}; expected a JSON "
+                            "object of param overrides, as a sweep sets it")
+    return trial
+
+
 def load_params(path: str | os.PathLike = "params.yaml", overrides: Iterable[str] = (),
                 *, from_env: bool = True, keep_sweep: bool = False) -> dict[str, Any]:
     """params.yaml with the overrides applied, then a sweep trial's params from the environment.
@@ -182,10 +195,7 @@ def load_params(path: str | os.PathLike = "params.yaml", overrides: Iterable[str
         params.pop("sweep", None)
     params = apply_overrides(params, list(overrides))
     if from_env and os.environ.get(PARAMS_ENV):
-        try:
-            trial = json.loads(os.environ[PARAMS_ENV])
-        except json.JSONDecodeError as exc:
-            raise ExptrackError(f"{PARAMS_ENV} is not valid JSON: {exc}") from None
+        trial = env_overrides()
         clash = value_section_clash(trial)
         if clash:  # only here do dotted names become paths
             raise ExptrackError(

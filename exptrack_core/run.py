@@ -6,7 +6,6 @@ import atexit
 import copy
 import dataclasses
 import functools
-import numbers
 import os
 import signal
 import sys
@@ -19,8 +18,9 @@ from exptrack_core import context as run_context
 from exptrack_core.errors import ExptrackError
 from exptrack_core.fanout import Fanout
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, RunInfo
-from exptrack_core.names import check_metrics, check_name
-from exptrack_core.params import PARAMS_ENV, apply_overrides, flatten
+from exptrack_core.names import check_metrics, check_name, check_step
+from exptrack_core.recordable import check_params
+from exptrack_core.params import PARAMS_ENV, apply_overrides, env_overrides, flatten
 from exptrack_core.plugin.registry import get_registry
 
 DEFAULT_DIR = "experiments"
@@ -103,20 +103,20 @@ class Run:
 
     def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Record scalars at ``step`` (an int), or as final metrics when ``step`` is None."""
-        if self._status is not None:
-            raise ExptrackError(f"run {self.id} is already {self._status}; start a new run to log more")
+        self._check_open()
         values = check_metrics(metrics)
-        if step is not None:
-            if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-                raise ExptrackError(f"step must be a non-negative integer, got {step!r}")
-            step = int(step)
+        step = check_step(step)
         ts = time.time()
         self.tracker.log_metrics(self.id, values, step, ts)
         self._fanout.send("log_metrics", values, step, ts)
 
+    def _check_open(self) -> None:
+        if self._status is not None:
+            raise ExptrackError(f"run {self.id} is already {self._status}; start a new run to log more")
+
     def log_params(self, params: Mapping[str, Any]) -> None:
-        if not isinstance(params, Mapping):
-            raise ExptrackError(f"params must be a mapping, got {type(params).__name__}")
+        self._check_open()
+        params = check_params(params)
         self.tracker.log_params(self.id, params)
         from exptrack_core.params import set_dotted
         for k, v in flatten(params).items():
@@ -124,6 +124,7 @@ class Run:
         self._fanout.send("log_params", dict(params))
 
     def log_artifact(self, path: str | os.PathLike, name: str | None = None) -> Path:
+        self._check_open()
         src = Path(path)
         dest = self.tracker.log_artifact(self.id, src, name or src.name)
         self._fanout.send("log_artifact", dest, dest.name)
@@ -226,10 +227,9 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     run_dir_root = resolve_dir(dir)
     experiment = experiment or os.environ.get(ENV_EXPERIMENT) or DEFAULT_EXPERIMENT
     check_name("experiment", experiment)
-    params = dict(params or {})
+    params = check_params(params or {})  # a run is never left half-written by a bad value
     if os.environ.get(PARAMS_ENV):
-        import json
-        params = apply_overrides(params, json.loads(os.environ[PARAMS_ENV]), strict=False)
+        params = apply_overrides(params, env_overrides(), strict=False)
     tracker_name, backend_names = split_backends(backends)
     registry = get_registry()
     tracker = registry.tracker(tracker_name, run_dir_root)

@@ -147,6 +147,19 @@ def _version() -> str:
     return f"exptrack {__version__}"
 
 
+def _check_dir(args) -> None:
+    """Every command's experiments directory (``--dir``/``EXPTRACK_DIR``) may be missing, but is
+    never a file: refused up front rather than read as "no runs" or failed on deep inside."""
+    import os
+
+    from exptrack_core.run import resolve_dir
+
+    root = resolve_dir(getattr(args, "dir", None))
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise ExptrackError(f"{str(root)!r} is not a directory; pass the experiments "
+                            "directory as --dir (or EXPTRACK_DIR)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -154,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        _check_dir(args)
         return int(args.func(args) or 0)
     except ExptrackError as exc:
         print(f"exptrack: error: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from exptrack_core.errors import ExptrackError, UnknownNameError
-from exptrack_core.files import write_json
+from exptrack_core.files import disk_error, open_append, refuse_link, write_json
 from exptrack_core.secrets import redact_argv
 
 SWEEPS_DIR = "_sweeps"
@@ -72,14 +72,16 @@ class SweepStore:
     def create(cls, root: str | os.PathLike, *, name: str, experiment: str,
                config: dict[str, Any], argv: list[str] | None = None) -> "SweepStore":
         base = Path(root) / SWEEPS_DIR
-        base.mkdir(parents=True, exist_ok=True)
         while True:
             sweep_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
             try:
+                base.mkdir(parents=True, exist_ok=True)
                 (base / sweep_id).mkdir()
                 break
             except FileExistsError:
                 continue
+            except OSError as exc:  # a read-only or non-directory experiments dir: one line
+                raise disk_error(base, exc) from None
         store = cls(root, sweep_id)
         store.write_meta({"sweep_id": sweep_id, "name": name, "experiment": experiment,
                           "status": "running", "created_at": time.time(), "finished_at": None,
@@ -98,7 +100,11 @@ class SweepStore:
     # -- the controller lock --------------------------------------------------------------------
     def acquire(self) -> None:
         """Become the sweep's only controller, or fail naming the one that is."""
-        fd = os.open(self.dir / "controller.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.dir / "controller.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            refuse_link(self.dir / "controller.lock")
+            raise disk_error(self.dir / "controller.lock", exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -115,7 +121,7 @@ class SweepStore:
     def _end_torn_line(self) -> None:
         """A controller killed mid-append left half a line: close it so the next event stands alone."""
         path = self.dir / "trials.jsonl"
-        with open(path, "rb+") as f:
+        with open_append(path, "rb+") as f:
             end = f.seek(0, os.SEEK_END)
             if end:
                 f.seek(end - 1)
@@ -144,6 +150,7 @@ class SweepStore:
     # -- metadata -------------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
         path = self.dir / "sweep.json"
+        refuse_link(path)
         try:
             with open(path, encoding="utf-8") as f:
                 meta = json.load(f)
@@ -167,7 +174,7 @@ class SweepStore:
     # -- the trial journal ----------------------------------------------------------------------
     def _append(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, default=str) + "\n"
-        with open(self.dir / "trials.jsonl", "a", encoding="utf-8") as f:
+        with open_append(self.dir / "trials.jsonl", "a", encoding="utf-8") as f:
             f.write(line)
 
     def record_start(self, trial: TrialRecord) -> None:

@@ -11,7 +11,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
-from exptrack_core.files import disk_error, write_json, write_text  # noqa: F401 (re-exported)
+from exptrack_core.errors import ExptrackError
+from exptrack_core.files import refuse_link, disk_error, write_json, write_text  # noqa: F401 (re-exported)
 
 HISTORY_HEADER = "step,name,value,timestamp\n"
 
@@ -21,6 +22,7 @@ class TornRecordWarning(UserWarning):
 
 
 def read_json(path: Path) -> Any:
+    refuse_link(path)
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
@@ -90,6 +92,46 @@ def owner_record() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "start": _process_start(os.getpid())}
 
 
+WRITER_FILE = ".writer"  # in the run directory: locked by the one process writing the run
+
+
+class RunBusyError(ExptrackError):
+    """Another tracker (in this or another process) is writing the run."""
+
+
+def claim_writer(run_dir: Path) -> int:
+    """Lock ``run_dir`` for this writer and return the lock's fd (closing it releases the claim).
+
+    The kernel drops the lock when its process dies, so a dead owner's claim is simply taken
+    over; the file's content (the owner's pid and host) is only there to name the owner."""
+    import fcntl
+
+    path = run_dir / WRITER_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        refuse_link(path)
+        raise disk_error(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            owner = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except ValueError:
+            owner = {}
+        os.close(fd)
+        raise RunBusyError(
+            f"run {run_dir.name} is being written by pid {owner.get('pid', '?')} on host "
+            f"{owner.get('host', '?')}; a run has one writer at a time (finish it there, or log "
+            "into a new run)") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(owner_record()).encode(), 0)
+    return fd
+
+
 def owner_alive(owner: dict[str, Any] | None) -> bool | None:
     """True/False when it can be told (same host), None when the owner is on another machine."""
     if not owner or owner.get("host") != socket.gethostname():
@@ -109,6 +151,6 @@ def owner_alive(owner: dict[str, Any] | None) -> bool | None:
     return True
 
 
-__all__ = ["HISTORY_HEADER", "TornRecordWarning", "complete_size", "disk_error", "format_value",
+__all__ = ["HISTORY_HEADER", "RunBusyError", "WRITER_FILE", "claim_writer", "TornRecordWarning", "complete_size", "disk_error", "format_value",
            "history_lines", "iter_history", "owner_alive", "owner_record", "read_json",
            "write_json", "write_text"]

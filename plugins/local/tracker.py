@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from exptrack_core.errors import ExptrackError, UnknownNameError
+from exptrack_core.files import open_append
+from exptrack_core.recordable import check_params
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, STATUSES
 from exptrack_core.names import check_name
 
 from exptrack_plugins.local.listing import Listing, stamps
-from exptrack_plugins.local.files import (HISTORY_HEADER, complete_size, disk_error, history_lines, iter_history,
+from exptrack_plugins.local.files import (HISTORY_HEADER, claim_writer, complete_size, disk_error, history_lines, iter_history,
                           owner_alive, owner_record, read_json, write_json)
 
 SUMMARY_EVERY_S = 2.0  # the summary is a cache; readers fold in any history written after it
@@ -58,8 +60,16 @@ class _OpenRun:
     def __init__(self, run_dir: Path):
         self.dir = run_dir
         self.history_path = run_dir / "metrics.csv"
-        self.history = self._open()
+        self.claim = claim_writer(run_dir)  # refuses a second writer, in any process
+        try:
+            self.history = self._open()
+        except BaseException:
+            os.close(self.claim)
+            raise
+        # rebuilt from the history, not the cached file: an earlier writer may have left it stale
         self.summary: dict[str, dict[str, Any]] = {}
+        for step, name, value, _ in iter_history(self.history_path):
+            fold(self.summary, step, name, value)
         self.bytes = complete_size(self.history_path)
         size = self.history_path.stat().st_size
         if self.bytes < size:  # a writer killed mid-line: end its half line so ours stand alone
@@ -70,7 +80,13 @@ class _OpenRun:
         self.lock = threading.Lock()
 
     def _open(self):
-        return open(self.history_path, "a", encoding="utf-8", buffering=1 << 16)
+        return open_history(self.history_path)
+
+    def release(self) -> None:
+        try:
+            self.history.close()
+        finally:
+            os.close(self.claim)
 
     def discard_failed_write(self) -> None:
         """After a failed write (disk full): forget what is still buffered and cut the partial
@@ -100,6 +116,7 @@ class LocalTracker:
                    context: Mapping[str, Any] | None = None, sweep_id: str | None = None,
                    trial_id: str | None = None, params_snapshot: Path | None = None) -> str:
         check_name("experiment", experiment)
+        params = check_params(params or {})  # before anything is written
         exp_dir = self.root / experiment
         try:
             exp_dir.mkdir(parents=True, exist_ok=True)
@@ -123,25 +140,24 @@ class LocalTracker:
             "description": description or "", "sweep_id": sweep_id, "trial_id": trial_id,
             "owner": owner_record(), "note": None,
         }
-        write_json(run_dir / "params.json", dict(params or {}))
+        write_json(run_dir / "params.json", params)
         write_json(run_dir / "context.json", dict(context or {}))
         if params_snapshot is not None and params_snapshot.is_file():
             shutil.copyfile(params_snapshot, run_dir / "params.yaml")
-        with open(run_dir / "metrics.csv", "w", encoding="utf-8") as f:
+        with open_history(run_dir / "metrics.csv") as f:
             f.write(HISTORY_HEADER)
         write_json(run_dir / "meta.json", meta)  # last: a run is listed once it is complete
         self._dirs[run_id] = run_dir
-        self._open[run_id] = _OpenRun(run_dir)
         return run_id
 
     def _writer(self, run_id: str) -> _OpenRun:
         w = self._open.get(run_id)
         if w is None:
             w = self._open[run_id] = _OpenRun(self.run_dir(run_id))
-            w.summary = self._summary(w.dir)
         return w
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        params = check_params(params)
         path = self.run_dir(run_id) / "params.json"
         current = read_json(path) if path.exists() else {}
         _merge(current, dict(params))
@@ -186,7 +202,8 @@ class LocalTracker:
             artifacts.mkdir(exist_ok=True)
             _unlink_planted_links(dest)  # never write through a link planted in the run directory
             if src.is_dir():
-                shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True)
+                shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True,
+                                ignore=_skip_records(self.root))
             else:
                 shutil.copyfile(src, dest, follow_symlinks=True)  # a link is copied as content
         except OSError as exc:
@@ -202,6 +219,7 @@ class LocalTracker:
         if status in FINAL_STATUSES:
             meta["finished_at"] = now_iso()
         else:
+            self._writer(run_id)  # joining a run: refused while another writer holds it
             meta["finished_at"] = None
             meta["owner"] = owner_record()
         if note is not None:
@@ -217,8 +235,10 @@ class LocalTracker:
         w = self._open.pop(run_id, None)
         if w is not None:
             with w.lock:
-                w.history.close()
-                self._write_summary(w)
+                try:
+                    self._write_summary(w)
+                finally:
+                    w.release()
 
     # -- reading -------------------------------------------------------------------------------
     def run_dir(self, run_id: str) -> Path:
@@ -257,6 +277,8 @@ class LocalTracker:
             size = history.stat().st_size
         except FileNotFoundError:
             return summary
+        if size < offset or (offset and not _line_start(history, offset)):
+            summary, offset = {}, 0  # the cache does not describe this history: rebuild it
         if size > offset:
             if offset == 0:
                 summary = {}
@@ -352,6 +374,16 @@ def _visible_dirs(parent: str) -> list[str]:
         return []
 
 
+def _skip_records(root: Path):
+    """A copytree ``ignore``: the experiments directory, when the logged directory holds it
+    (``log_artifact('.')``), is left out; copying it would copy the copy, until paths overflow."""
+    records = os.path.realpath(root)
+
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        return [n for n in names if os.path.realpath(os.path.join(directory, n)) == records]
+    return ignore
+
+
 def _unlink_planted_links(dest: Path) -> None:
     """Remove every link at or under ``dest``, where an artifact is about to be copied."""
     if dest.is_symlink():
@@ -361,6 +393,21 @@ def _unlink_planted_links(dest: Path) -> None:
         for name in dirs + files:
             if os.path.islink(os.path.join(root, name)):
                 os.unlink(os.path.join(root, name))
+
+
+def open_history(path: Path):
+    """Open the history for appending, never through a link planted in its place."""
+    return open_append(path, "a", encoding="utf-8", buffering=1 << 16)
+
+
+def _line_start(path: Path, offset: int) -> bool:
+    """Whether byte ``offset`` of ``path`` starts a line (the byte before it is a newline)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset - 1)
+            return f.read(1) == b"\n"
+    except OSError:
+        return False
 
 
 def _plain_name(name: object) -> bool:
