@@ -10,6 +10,7 @@ from exptrack_core.cli.runs import rerun_command
 from exptrack_core.errors import ExptrackError
 from exptrack_core.cli.output import dump_yaml, fmt_cell, render_table
 from exptrack_core.params import unflatten
+from exptrack_core.secrets import redact_params
 from exptrack_core.sweep.config import SweepConfig
 from exptrack_core.sweep.controller import rank_trials
 from exptrack_core.sweep.journal import SweepStore, list_sweeps
@@ -51,7 +52,8 @@ def _summary(outcome, store: SweepStore) -> None:
     ranked = rank_trials(outcome.trials, outcome.goal)
     trials = ranked + [t for t in outcome.trials if t not in ranked]
     names = list(dict.fromkeys(k for t in trials for k in t.params))
-    rows = [[t.trial_id, t.status, *[t.params.get(n) for n in names], t.value] for t in trials]
+    rows = [[t.trial_id, t.status, *[redact_params(t.params).get(n) for n in names], t.value]
+            for t in trials]  # a secret-named param (-S +api_key=...) is never printed
     print()
     render_table(["trial", "status", *names, outcome.metric or "value"], rows,
                  title=f"sweep {outcome.sweep_id}")
@@ -63,13 +65,14 @@ def _summary(outcome, store: SweepStore) -> None:
         print(f"best: trial {best.trial_id} (run {best.run_id}) {outcome.metric}="
               f"{fmt_cell(best.value)}")
         print("best params:")
-        sys.stdout.write("".join("  " + line for line in dump_yaml(unflatten(best.params)).splitlines(True)))
+        shown = unflatten(redact_params(best.params))  # a secret-named param is never printed
+        sys.stdout.write("".join("  " + line for line in dump_yaml(shown).splitlines(True)))
         from exptrack_core.cli.rerun import trial_rerun
         from exptrack_core.run import get_tracker
 
-        run = {"run_id": best.run_id, "params": unflatten(best.params)}
-        print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run, best.params,
-                                          rerun_command))
+        run = {"run_id": best.run_id, "params": shown}
+        print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run,
+                                          redact_params(best.params), rerun_command))
     if outcome.status != "completed":
         print(f"resume with: exptrack sweep --resume {outcome.sweep_id}")
 
@@ -113,7 +116,8 @@ def cmd_sweep(args) -> int:
             n = min(config.run_cap or args.show, args.show)
             print(f"\nfirst {n} trial(s):")
             for i, params in enumerate(api.suggestions(config, n, args.seed), 1):
-                shown = "  ".join(f"{k}={fmt_cell(v)}" for k, v in {**fixed, **params}.items())
+                shown = "  ".join(f"{k}={fmt_cell(v)}"
+                                  for k, v in redact_params({**fixed, **params}).items())
                 print(f"  t{i:04d}  {shown}")
             print("\ndry run: nothing was started")
             return 0

@@ -40,4 +40,36 @@ def stderr_tail(path: Path, limit: int = 2000) -> str:
         return ""
 
 
-__all__ = ["TrialExit", "TrialLaunch", "stderr_tail"]
+def redacted_stderr(trial: TrialLaunch) -> str:
+    """Redact the trial's ``stderr.log`` in place and return its tail: an argparse error echoing
+    ``--api_key=...`` must not leave the key in the log, the run's note, the journal or the console
+    (all of which get this tail). Secrets: the values of secret-named environment variables (the
+    controller's and the trial's), of secret-named params, and what follows secret-named flags."""
+    import os
+
+    from exptrack_core.files import write_text
+    from exptrack_core.secrets import redact_text, secret_param_values
+
+    path = trial.run_dir / "stderr.log"
+    values = secret_param_values(trial.params)
+    try:
+        import json
+
+        from exptrack_core.params import flatten
+        values += secret_param_values(flatten(json.loads((trial.run_dir / "params.json").read_text())))
+    except (OSError, ValueError, AttributeError):
+        pass  # the sweep's own params are still redacted
+    try:
+        text = path.read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+    clean = redact_text(text, {**os.environ, **trial.env}, values)
+    if clean != text:
+        try:
+            write_text(path, clean)
+        except OSError:
+            pass  # the tail below is redacted even so
+    return clean[-2000:].strip()
+
+
+__all__ = ["TrialExit", "TrialLaunch", "redacted_stderr", "stderr_tail"]

@@ -18,7 +18,7 @@ import time
 from typing import Any, Mapping
 
 from exptrack_core.errors import ExptrackError
-from exptrack_core.sweep.launch import TrialExit, TrialLaunch, stderr_tail
+from exptrack_core.sweep.launch import TrialExit, TrialLaunch, redacted_stderr
 
 
 def visible_gpus() -> list[str]:
@@ -106,7 +106,8 @@ class ProcessExecutor:
             del self._running[trial_id]
             if self._kill_at.pop(trial_id, None) is not None:
                 _signal_group(proc, signal.SIGKILL)  # what it started dies with it
-            error = stderr_tail(trial.run_dir / "stderr.log") if code != 0 else None
+            tail = redacted_stderr(trial)  # secrets never stay in stderr.log, notes or journal
+            error = tail if code != 0 else None
             done.append(TrialExit(trial, code, error))
         return done
 
