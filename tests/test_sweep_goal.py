@@ -133,7 +133,7 @@ def _real_pipeline(workdir):
 
 
 @pytest.mark.parametrize("override,fragments", [
-    ("train.lr=abc", ["train.lr", "'abc'"]),
+    ("train.momentum=abc", ["train.momentum", "'abc'"]),
     ("train.optimizer=adamm", ["train.optimizer", "'adamm'", "adamw"]),
     ("train.epochs=2.5", ["train.epochs", "2.5"]),
 ])

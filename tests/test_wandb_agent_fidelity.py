@@ -65,8 +65,13 @@ def wandb_agent_trial(raw: dict, point: dict, tmp: Path, monkeypatch) -> tuple[l
     agent._sweep_command = raw.get("command") or list(DEFAULT_COMMAND)
     agent._function, agent._in_jupyter, agent._forward_signals = None, False, False
     agent._run_processes = {}
-    agent._command_run({"run_id": "r1", "program": raw.get("program"),
-                        "args": wandb_run_args(raw["parameters"], point)})
+    saved = dict(os.environ)  # the agent sets WANDB_SWEEP_PARAM_PATH & co. in os.environ itself
+    try:
+        agent._command_run({"run_id": "r1", "program": raw.get("program"),
+                            "args": wandb_run_args(raw["parameters"], point)})
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     base = tmp / "wandb" / "sweep-sw1"
     json_file = base / "config-r1.json"
     return (started[0], json_file.read_text() if json_file.exists() else "",

@@ -105,6 +105,10 @@ def cmd_sweep(args) -> int:
         config = _config(args)
         fixed = api.fixed_params(args.set, args.params)
         api.check_fixed(config, fixed)
+        if args.experiment:  # named by the user: checked before anything else looks at the project
+            from exptrack_core.names import check_name
+
+            check_name("experiment", args.experiment)
         from exptrack_core.sweep import preflight
 
         if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):

@@ -74,7 +74,7 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
 def check_fixed(config: SweepConfig, fixed: Mapping[str, Any]) -> None:
     """A value fixed with -S on a key the sweep searches would silently replace every
     suggestion (each trial at the same value): refuse it before anything runs."""
-    searched = config.space.names
+    searched = [spec.name for spec in config.space.specs if not spec.is_constant]  # -S may override a constant
     for key in fixed:
         hit = next((n for n in searched if key == n or key.startswith(n + ".")
                     or n.startswith(key + ".")), None)
