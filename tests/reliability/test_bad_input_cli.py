@@ -65,6 +65,9 @@ CASES = [
     (["sweep", "--dry-run", "--params", "bomb_params.yaml"], ["bomb_params.yaml", "aliases",
                                                               "100,000"]),
     (["sweep", "--dry-run", "--config", "bomb_sweep.yaml"], ["bomb_sweep.yaml", "aliases"]),
+    (["sweep", "--dry-run", "-S", "train.lr=choice(0.1,0.2)"], ["train.lr=choice(0.1,0.2)",
+                                                                "DVC sweep value", "values:"]),
+    (["sweep", "-S", "+train.lr=0.1"], ["+train.lr=0.1", "already at 'train.lr'"]),
     # sweep configs
     (["sweep", "--config", "unknown_method.yaml"], ["unknown method 'annealing'", "grid", "random"]),
     (["sweep", "--method", "annealing"], ["unknown method 'annealing'", "bayes", "grid"]),
