@@ -3,7 +3,14 @@ hint comes once at the end of a sweep, compare keeps the run id."""
 
 from __future__ import annotations
 
+import glob
+import shlex
 import textwrap
+from pathlib import Path
+
+import pytest
+
+import exptrack
 
 from .conftest import run_cli, run_python
 from .sweep_helpers import make_project
@@ -32,3 +39,50 @@ def test_grid_search_with_progress_false_prints_nothing(workdir):
     proc = run_python(GRID.replace("{extra}", ", progress=False"), cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and proc.stdout.startswith("best 1.01")
+
+
+def _sync_lines(text: str) -> list[str]:
+    return [l for l in text.splitlines() if "wandb sync" in l]
+
+
+@pytest.mark.slow
+def test_a_sweep_logging_to_wandb_offline_ends_with_one_line_naming_what_to_sync(workdir):
+    make_project(workdir)
+    # a run of the same experiment outside the sweep: the hint must not take it along
+    outside = run_python("import exptrack\nwith exptrack.init(experiment='toy', backends='local,wandb')"
+                         " as r:\n    r.log({'val_acc': 0.5}, step=0)\n", cwd=workdir,
+                         env={"WANDB_MODE": "offline"})
+    assert outside.returncode == 0, outside.stderr
+    proc = run_cli("sweep", "--trials", "2", "--backend", "local,wandb", "--quiet", cwd=workdir,
+                   env={"WANDB_MODE": "offline"})
+    assert proc.returncode == 0, proc.stderr
+    lines = _sync_lines(proc.stdout + proc.stderr)
+    assert len(lines) == 1 and lines[0].startswith("W&B: 2 trial run(s) were logged offline"), lines
+    # what the shell would hand wandb sync, selected by wandb's own code
+    from wandb.cli.beta_sync import _find_wandb_files
+
+    argv = shlex.split(lines[0].split(": ", 2)[2])
+    assert argv[:2] == ["wandb", "sync"]
+    paths = [Path(workdir, p) for a in argv[2:] for p in (glob.glob(a, root_dir=workdir) or [a])]
+    selected = _find_wandb_files(paths, skip_synced=True, skip_online=True, verbose=False)
+    trial_runs = {r["run_id"] for r in exptrack.ExperimentTracker().list_runs("toy") if r.get("sweep_id")}
+    assert len(trial_runs) == 2
+    assert {f.parents[2].name for f in selected} == trial_runs
+
+
+@pytest.mark.slow
+def test_the_sync_glob_is_used_when_it_names_exactly_the_sweeps_trials(workdir):
+    make_project(workdir)
+    proc = run_cli("sweep", "--trials", "2", "--backend", "local,wandb", "--quiet", cwd=workdir,
+                   env={"WANDB_MODE": "offline"})
+    assert proc.returncode == 0, proc.stderr
+    assert _sync_lines(proc.stdout + proc.stderr) == [
+        "W&B: 2 trial run(s) were logged offline; upload them with: "
+        "wandb sync experiments/toy/*/wandb/offline-run-*"]
+
+
+def test_a_sweep_without_wandb_says_nothing_about_it(workdir):
+    make_project(workdir)
+    proc = run_cli("sweep", "--trials", "2", "--quiet", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "W&B" not in proc.stdout + proc.stderr and "wandb" not in proc.stdout + proc.stderr
