@@ -86,3 +86,20 @@ def test_a_sweep_without_wandb_says_nothing_about_it(workdir):
     proc = run_cli("sweep", "--trials", "2", "--quiet", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     assert "W&B" not in proc.stdout + proc.stderr and "wandb" not in proc.stdout + proc.stderr
+
+
+def test_compare_with_chosen_columns_keeps_the_run_id_to_match_rows_to_runs(workdir):
+    for lr in (0.1, 0.01):
+        with exptrack.init(experiment="digits", params={"lr": lr}) as run:
+            run.log({"val_acc": 1 - lr, "val_loss": lr}, step=0)
+    proc = run_cli("compare", "--columns", "val_acc,val_loss", "--format", "csv", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    header, *rows = proc.stdout.splitlines()
+    assert header == "run_id,val_acc,val_loss"
+    tracker = exptrack.ExperimentTracker()
+    ids = {r["run_id"]: tracker.get_run(r["run_id"])["metrics"]["val_acc"][-1]["value"]
+           for r in tracker.list_runs()}
+    assert {row.split(",")[0]: float(row.split(",")[1]) for row in rows} == ids
+    # asked for explicitly, it stays where it was put
+    proc = run_cli("compare", "--columns", "val_acc,run_id", "--format", "csv", cwd=workdir)
+    assert proc.stdout.splitlines()[0] == "val_acc,run_id"

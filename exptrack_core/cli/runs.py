@@ -110,7 +110,7 @@ def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]
         unknown = [c for c in cols if c not in table.columns]
         if unknown:
             raise UnknownNameError("column", unknown[0], table.columns)
-        return cols
+        return cols if "run_id" in cols else ["run_id"] + cols  # rows must stay matchable to runs
     metrics = table.metrics
     if sort_metric in metrics:
         metrics = [sort_metric] + [m for m in metrics if m != sort_metric]
