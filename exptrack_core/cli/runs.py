@@ -260,6 +260,9 @@ def cmd_plot(args) -> int:
     ax.set_ylabel(args.metric)
     ax.set_title(args.metric)
     ax.grid(alpha=0.3)
+    from exptrack_core.cli.plotlabels import label_curves
+
+    label_curves(ax, runs, args.metric)  # differing params, integer steps, identical curves
     ax.legend(fontsize="small")
     out = Path(args.output)
     try:
