@@ -41,19 +41,27 @@ def identical_curves(curves: Mapping[str, Sequence[tuple[Any, Any]]]) -> list[li
     return [ids for ids in groups.values() if len(ids) > 1]
 
 
+def integer_ticks(ax: Any, steps: Sequence[Any]) -> None:
+    """Integer ticks on the x axis when every step is an integer."""
+    from matplotlib.ticker import MaxNLocator
+
+    try:
+        whole = bool(steps) and all(float(s).is_integer() for s in steps)
+    except (TypeError, ValueError):  # categories, not numbers
+        return
+    if whole:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def label_curves(ax: Any, runs: Sequence[Mapping[str, Any]], metric: str,
                  stream: Any = None) -> None:
     """Relabel the lines ``ax`` holds (each labelled with its run id), set integer ticks for
     integer steps, and point out identical curves. Call before ``ax.legend()``."""
-    from matplotlib.ticker import MaxNLocator
-
     lines = {line.get_label(): line for line in ax.get_lines()}
     curves = {run_id: list(zip(*(list(a) for a in line.get_data())))
               for run_id, line in lines.items()}
     labels = run_labels([r for r in runs if r["run_id"] in lines])
-    steps = [s for points in curves.values() for s, _ in points]
-    if steps and all(float(s).is_integer() for s in steps):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(ax, [s for points in curves.values() for s, _ in points])
     for group in identical_curves(curves):
         first = group[0]
         for run_id in group[1:]:
@@ -65,4 +73,4 @@ def label_curves(ax: Any, runs: Sequence[Mapping[str, Any]], metric: str,
         line.set_label(labels.get(run_id, run_id))
 
 
-__all__ = ["identical_curves", "label_curves", "run_labels"]
+__all__ = ["identical_curves", "integer_ticks", "label_curves", "run_labels"]

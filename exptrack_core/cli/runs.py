@@ -236,6 +236,13 @@ def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:
 
 
 def cmd_plot(args) -> int:
+    if getattr(args, "dvc", False):
+        from exptrack_core.cli.dvcplots import cmd_dvc_plots
+
+        return cmd_dvc_plots(args)
+    if not args.metric:
+        raise ExptrackError("plot needs a METRIC (e.g. exptrack plot val_acc), or --dvc for "
+                            "the DVC plots dvc.yaml declares")
     tracker = get_tracker(args.dir)
     if args.run_ids:
         runs = [tracker.get_run(r) for r in args.run_ids]
