@@ -148,6 +148,7 @@ def test_plot_dvc_names_declared_files_not_written_yet_and_draws_the_rest(tmp_pa
     (["plot", "--dvc"], "empty", "no dvc.yaml in"),
     (["plot", "--dvc"], "project", "no DVC plots to draw"),
     (["plot"], "empty", "plot needs a METRIC"),
+    (["plot", "--dvc", "--experiment", "digits"], "project", "leave out RUN_ID, --experiment"),
 ])
 def test_plot_dvc_bad_input_is_one_line(tmp_path, args, where, fragment):
     cwd = project_with(tmp_path) if where == "project" else tmp_path

@@ -72,3 +72,10 @@ def test_identical_curves_are_named_in_the_legend_and_on_stderr(workdir, drawn, 
     assert err.count("\n") == 1 and f"val_acc curves of {first}, {second} are identical" in err
     assert lines[first].get_linestyle() == "-" and lines[second].get_linestyle() != "-"
     assert lines[c].get_linestyle() == "-"
+
+
+def test_a_secret_named_param_is_never_shown_in_the_legend(workdir, drawn):
+    a, b = _runs([({"api_key": "sk-one", "lr": 0.1}, [(0, 0.5)]), ({"api_key": "sk-two", "lr": 0.2}, [(0, 0.6)])])
+    assert main(["plot", "val_acc", "-o", "c.png"]) == 0
+    legend = " ".join(_legend(drawn[-1]))
+    assert "sk-one" not in legend and "sk-two" not in legend and "lr=0.1" in legend

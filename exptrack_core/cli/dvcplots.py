@@ -191,6 +191,9 @@ def write_index(out: Path, written: list[Path]) -> Path:
 
 
 def cmd_dvc_plots(args) -> int:
+    if args.run_ids or args.experiment or args.sweep:
+        raise ExptrackError("--dvc draws the plots dvc.yaml declares, from the workspace's files; "
+                            "leave out RUN_ID, --experiment and --sweep")
     root = Path(".")
     out = DEFAULT_OUT if args.output in (None, "curves.png") else Path(args.output)  # plot's own default is a file
     specs = declared(root)

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from exptrack_core.cli.output import fmt_cell
 from exptrack_core.query import runs_table, varying_params
+from exptrack_core.secrets import redact_params
 
 MAX_PARAMS = 4  # a legend entry stays one readable line
 
@@ -25,7 +26,8 @@ def run_labels(runs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     differing = varying_params(table) if len(table) > 1 else []
     labels = {}
     for row in table.rows:
-        shown = [f"{p}={fmt_cell(row.get(p))}" for p in differing[:MAX_PARAMS]]
+        values = redact_params({p: row.get(p) for p in differing[:MAX_PARAMS]})  # never a secret
+        shown = [f"{p}={fmt_cell(v)}" for p, v in values.items()]
         if len(differing) > MAX_PARAMS:
             shown.append(f"+{len(differing) - MAX_PARAMS} more")
         labels[row["run_id"]] = "  ".join([row["run_id"], " ".join(shown)]).strip()
