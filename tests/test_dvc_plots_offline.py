@@ -10,32 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
 import pytest
 
 import exptrack
 from exptrack_core.cli.commands import main
 
 from .conftest import REPO, assert_one_line_error, run_cli
+from .figures import drawn  # noqa: F401 - a fixture
 from .test_pipeline import make_project, ok, stage
-
-matplotlib.use("Agg")
-
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures exptrack saves, as matplotlib objects, keyed by the file they went to."""
-    from matplotlib.figure import Figure
-
-    figures: dict[str, Figure] = {}
-    save = Figure.savefig
-
-    def keep(self, path, *args, **kwargs):
-        figures[Path(path).absolute().as_posix()] = self
-        return save(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", keep)
-    return figures
 
 
 def dvc_plots_show(project: Path) -> dict[str, list[dict]]:
