@@ -14,7 +14,7 @@ from exptrack_core.secrets import redact_params
 from exptrack_core.sweep.config import SweepConfig
 from exptrack_core.sweep.controller import rank_trials
 from exptrack_core.sweep.journal import SweepStore, list_sweeps
-from exptrack_core.sweep.progress import best_line, outcome_line
+from exptrack_core.sweep.progress import best_line, outcome_line, started_line
 from exptrack_core.sweep import lifecycle as api
 
 EXIT = {"completed": 0, "failed": 1, "interrupted": 130}
@@ -140,8 +140,7 @@ def cmd_sweep(args) -> int:
                                     "workers": workers, "max_retries": max_retries,
                                     "trial_timeout": timeout},
                           argv=sys.argv)
-        print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
-              f" -> {store.dir}", file=sys.stderr)
+        print(started_line(store, config), file=sys.stderr)
         for key in config.ignored:
             print(f"exptrack: note: ignoring {key!r} (meaningful only to the W&B server)",
                   file=sys.stderr)

@@ -59,9 +59,10 @@ def sweep(objective_or_program: Callable[[dict], Any] | str, config: Mapping[str
     api.check_settings(workers=workers, max_failures=max_failures)
     store = api.start(cfg, dir=dir, experiment=experiment, fixed=dict(fixed or {}),
                       settings={"backends": backends, "seed": seed, "executor": executor})
-    if progress:  # the line `exptrack sweep` starts with: what runs, and where it is recorded
-        print(f"sweep {store.id}: {cfg.method} over {', '.join(cfg.space.names)} -> {store.dir}",
-              file=sys.stderr, flush=True)
+    if progress:  # the line `exptrack sweep` starts with
+        from exptrack_core.sweep.progress import started_line
+
+        print(started_line(store, cfg), file=sys.stderr, flush=True)
     outcome = api.execute(store, cfg, executor=executor, workers=workers, backends=backends,
                           seed=seed, max_failures=max_failures, objective=objective,
                           progress=progress, cwd=cwd)

@@ -60,6 +60,11 @@ class SweepProgress:
             self._bar = None
 
 
+def started_line(store: Any, config: Any) -> str:
+    """``sweep ID: grid over train.lr, train.wd -> DIR``: what runs, and where it is recorded."""
+    return f"sweep {store.id}: {config.method} over {', '.join(config.space.names)} -> {store.dir}"
+
+
 def outcome_line(outcome: Any) -> str:
     """``sweep ID completed: 4 completed, 1 pruned``: how a sweep ended."""
     counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items()))
@@ -83,4 +88,4 @@ def final_lines(outcome: Any, store: Any) -> list[str]:
     return lines + ([hint] if hint else [])
 
 
-__all__ = ["SweepProgress", "best_line", "final_lines", "outcome_line"]
+__all__ = ["SweepProgress", "best_line", "final_lines", "outcome_line", "started_line"]
