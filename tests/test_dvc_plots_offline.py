@@ -68,9 +68,12 @@ def assert_same_data_as_dvc(project: Path, out: Path, figures: dict) -> None:
                 assert n == sum(1 for r in rows if (r[x], r[y]) == (a, p)), (plot_id, a, p)
             assert sum(counts.values()) == len(rows)
         else:
-            (line,) = ax.get_lines()
-            assert list(line.get_xdata()) == [float(r[x]) for r in rows], plot_id
-            assert list(line.get_ydata()) == [float(r[y]) for r in rows], plot_id
+            if ax.get_lines():
+                (line,) = ax.get_lines()
+                xy = list(zip(line.get_xdata(), line.get_ydata()))
+            else:  # a scatter plot
+                xy = [tuple(p) for p in ax.collections[0].get_offsets()]
+            assert xy == [(float(r[x]), float(r[y])) for r in rows], plot_id
             assert (ax.get_xlabel(), ax.get_ylabel()) == (x, y)
 
 
@@ -124,6 +127,22 @@ def test_plot_dvc_names_declared_files_not_written_yet_and_draws_the_rest(tmp_pa
     shutil.rmtree(project / "dvc_plots_offline")
     assert main(["plot", "--dvc", "val_acc"]) == 0  # only that metric's plot
     assert sorted(p.name for p in (project / "dvc_plots_offline").rglob("*.png")) == ["val_acc.tsv.png"]
+
+
+def test_the_top_level_plots_section_is_read_as_dvc_reads_it(tmp_path, drawn, monkeypatch):
+    (tmp_path / "dvc.yaml").write_text(
+        "stages: {}\n"
+        "plots:\n"
+        "  - curves/loss.csv\n"                                   # no x: rows are numbered
+        "  - curves/points.json: {x: lr, y: acc, template: scatter}\n")
+    (tmp_path / "curves").mkdir()
+    (tmp_path / "curves/loss.csv").write_text("epoch,loss\n1,0.9\n2,0.5\n3,0.25\n")
+    (tmp_path / "curves/points.json").write_text(json.dumps(
+        [{"lr": 0.1, "acc": 0.5}, {"lr": 0.01, "acc": 0.9}, {"lr": 0.001, "acc": 0.7}]))
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", "--dvc", "-o", "png"]) == 0
+    assert_same_data_as_dvc(tmp_path, tmp_path / "png", drawn)
+    assert len(drawn) == 2
 
 
 @pytest.mark.parametrize("args,where,fragment", [
