@@ -67,6 +67,10 @@ def assert_same_data_as_dvc(project: Path, out: Path, figures: dict) -> None:
             for (a, p), n in counts.items():
                 assert n == sum(1 for r in rows if (r[x], r[y]) == (a, p)), (plot_id, a, p)
             assert sum(counts.values()) == len(rows)
+        elif ax.patches:  # horizontal bars: a y category's bar as long as its x value
+            labels = [t.get_text() for t in ax.get_yticklabels()]
+            assert sorted((labels[round(b.get_y() + b.get_height() / 2)], b.get_width())
+                          for b in ax.patches) == sorted((r[y], float(r[x])) for r in rows)
         else:
             if ax.get_lines():
                 (line,) = ax.get_lines()
@@ -134,15 +138,18 @@ def test_the_top_level_plots_section_is_read_as_dvc_reads_it(tmp_path, drawn, mo
         "stages: {}\n"
         "plots:\n"
         "  - curves/loss.csv\n"                                   # no x: rows are numbered
-        "  - curves/points.json: {x: lr, y: acc, template: scatter}\n")
+        "  - curves/points.json: {x: lr, y: acc, template: scatter}\n"
+        "  - curves/classes.json: {x: f1, y: class, template: bar_horizontal}\n")
     (tmp_path / "curves").mkdir()
     (tmp_path / "curves/loss.csv").write_text("epoch,loss\n1,0.9\n2,0.5\n3,0.25\n")
     (tmp_path / "curves/points.json").write_text(json.dumps(
         [{"lr": 0.1, "acc": 0.5}, {"lr": 0.01, "acc": 0.9}, {"lr": 0.001, "acc": 0.7}]))
+    (tmp_path / "curves/classes.json").write_text(json.dumps(
+        {"per_class": [{"class": "cat", "f1": 0.8}, {"class": "dog", "f1": 0.6}]}))  # a list inside
     monkeypatch.chdir(tmp_path)
     assert main(["plot", "--dvc", "-o", "png"]) == 0
     assert_same_data_as_dvc(tmp_path, tmp_path / "png", drawn)
-    assert len(drawn) == 2
+    assert len(drawn) == 3
 
 
 @pytest.mark.parametrize("args,where,fragment", [
