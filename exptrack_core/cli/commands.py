@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", help="max (default; with --sweep, the sweep's goal) or min: what "
                    "'best' means")
     p.add_argument("--filter", metavar="EXPR", help="e.g. 'val_acc>0.9,model.name==resnet18'")
-    p.add_argument("--columns", metavar="A,B,...", help="exactly these columns")
+    p.add_argument("--columns", metavar="A,B,...", help="exactly these columns (and the run id)")
     p.add_argument("--all-params", action="store_true", help="also params equal in every run")
     p.add_argument("--format", default="table", help="table (default), csv, json or md")
     p.add_argument("--export", metavar="FILE.csv", help="also write the table to a CSV file")
@@ -131,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd("runs", "cmd_best"))
 
     p = sub.add_parser("plot", help="a metric's curve for each run, in one PNG")
-    p.add_argument("metric")
+    p.add_argument("metric", nargs="?")
+    p.add_argument("--dvc", action="store_true",
+                   help="draw the DVC plots dvc.yaml declares as PNGs, offline (-o: a directory)")
     p.add_argument("run_ids", nargs="*", metavar="RUN_ID")
     p.add_argument("--experiment")
     p.add_argument("--sweep")

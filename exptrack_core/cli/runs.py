@@ -110,7 +110,7 @@ def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]
         unknown = [c for c in cols if c not in table.columns]
         if unknown:
             raise UnknownNameError("column", unknown[0], table.columns)
-        return cols
+        return cols if "run_id" in cols else ["run_id"] + cols  # rows must stay matchable to runs
     metrics = table.metrics
     if sort_metric in metrics:
         metrics = [sort_metric] + [m for m in metrics if m != sort_metric]
@@ -236,6 +236,13 @@ def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:
 
 
 def cmd_plot(args) -> int:
+    if getattr(args, "dvc", False):
+        from exptrack_core.cli.dvcplots import cmd_dvc_plots
+
+        return cmd_dvc_plots(args)
+    if not args.metric:
+        raise ExptrackError("plot needs a METRIC (e.g. exptrack plot val_acc), or --dvc for "
+                            "the DVC plots dvc.yaml declares")
     tracker = get_tracker(args.dir)
     if args.run_ids:
         runs = [tracker.get_run(r) for r in args.run_ids]
@@ -260,6 +267,9 @@ def cmd_plot(args) -> int:
     ax.set_ylabel(args.metric)
     ax.set_title(args.metric)
     ax.grid(alpha=0.3)
+    from exptrack_core.cli.plotlabels import label_curves
+
+    label_curves(ax, runs, args.metric)  # differing params, integer steps, identical curves
     ax.legend(fontsize="small")
     out = Path(args.output)
     try:

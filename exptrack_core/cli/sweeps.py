@@ -14,6 +14,7 @@ from exptrack_core.secrets import redact_params
 from exptrack_core.sweep.config import SweepConfig
 from exptrack_core.sweep.controller import rank_trials
 from exptrack_core.sweep.journal import SweepStore, list_sweeps
+from exptrack_core.sweep.progress import best_line, outcome_line, started_line
 from exptrack_core.sweep import lifecycle as api
 
 EXIT = {"completed": 0, "failed": 1, "interrupted": 130}
@@ -57,13 +58,10 @@ def _summary(outcome, store: SweepStore) -> None:
     print()
     render_table(["trial", "status", *names, outcome.metric or "value"], rows,
                  title=f"sweep {outcome.sweep_id}")
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items()))
-    print(f"\nsweep {outcome.sweep_id} {outcome.status}: {counts or 'no trials'}"
-          + (f" ({outcome.message})" if outcome.message else ""))
+    print("\n" + outcome_line(outcome))
     if outcome.best is not None:
         best = outcome.best
-        print(f"best: trial {best.trial_id} (run {best.run_id}) {outcome.metric}="
-              f"{fmt_cell(best.value)}")
+        print(best_line(outcome))
         print("best params:")
         shown = unflatten(redact_params(best.params))  # a secret-named param is never printed
         sys.stdout.write("".join("  " + line for line in dump_yaml(shown).splitlines(True)))
@@ -75,6 +73,12 @@ def _summary(outcome, store: SweepStore) -> None:
                                           redact_params(best.params), rerun_command))
     if outcome.status != "completed":
         print(f"resume with: exptrack sweep --resume {outcome.sweep_id}")
+    from exptrack_core.run import get_tracker
+    from exptrack_core.sweep.uploads import upload_hint
+
+    hint = upload_hint(outcome.trials, get_tracker(store.root))  # said once, not per trial
+    if hint:
+        print(hint)
 
 
 def cmd_sweep(args) -> int:
@@ -136,8 +140,7 @@ def cmd_sweep(args) -> int:
                                     "workers": workers, "max_retries": max_retries,
                                     "trial_timeout": timeout},
                           argv=sys.argv)
-        print(f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
-              f" -> {store.dir}", file=sys.stderr)
+        print(started_line(store, config), file=sys.stderr)
         for key in config.ignored:
             print(f"exptrack: note: ignoring {key!r} (meaningful only to the W&B server)",
                   file=sys.stderr)

@@ -60,4 +60,32 @@ class SweepProgress:
             self._bar = None
 
 
-__all__ = ["SweepProgress"]
+def started_line(store: Any, config: Any) -> str:
+    """``sweep ID: grid over train.lr, train.wd -> DIR``: what runs, and where it is recorded."""
+    return f"sweep {store.id}: {config.method} over {', '.join(config.space.names)} -> {store.dir}"
+
+
+def outcome_line(outcome: Any) -> str:
+    """``sweep ID completed: 4 completed, 1 pruned``: how a sweep ended."""
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items()))
+    return (f"sweep {outcome.sweep_id} {outcome.status}: {counts or 'no trials'}"
+            + (f" ({outcome.message})" if outcome.message else ""))
+
+
+def best_line(outcome: Any) -> str:
+    best = outcome.best
+    return (f"best: trial {best.trial_id} (run {best.run_id}) "
+            f"{outcome.metric or 'value'}={fmt_cell(best.value)}")
+
+
+def final_lines(outcome: Any, store: Any) -> list[str]:
+    """What the Python API prints when a sweep ends (the CLI prints its table around the same)."""
+    from exptrack_core.run import get_tracker
+    from exptrack_core.sweep.uploads import upload_hint
+
+    lines = [outcome_line(outcome)] + ([best_line(outcome)] if outcome.best is not None else [])
+    hint = upload_hint(outcome.trials, get_tracker(store.root))
+    return lines + ([hint] if hint else [])
+
+
+__all__ = ["SweepProgress", "best_line", "final_lines", "outcome_line", "started_line"]
