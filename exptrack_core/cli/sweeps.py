@@ -107,8 +107,11 @@ def cmd_sweep(args) -> int:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
     else:
         config = _config(args)
-        fixed = api.fixed_params(args.set, args.params)
-        api.check_fixed(config, fixed)
+        from exptrack_core.sweep import setgrid
+
+        fixed, points = setgrid.fixed_grid(args.set, args.params, args.seed)
+        api.check_fixed(config, {**fixed, **{k: v for p in points for k, v in p.items()}})
+        setgrid.check_grid_method(config, points)
         if args.experiment:  # named by the user: checked before anything else looks at the project
             from exptrack_core.names import check_name
 
@@ -117,13 +120,20 @@ def cmd_sweep(args) -> int:
 
         if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):
             preflight.check_swept_keys(config.space.names, args.params)
-            for first in api.suggestions(config, 1, args.seed):
+            for first in api.suggestions(config, 1, args.seed, points):
                 preflight.check_first_trial({**first, **fixed})
         if args.dry_run:
             _print_config(config)
-            n = min(config.run_cap or args.show, args.show)
+            total = setgrid.total_trials(config, points)
+            if points:
+                print(f"-S grid: {len(points)} points over {setgrid.describe(points)}, each running "
+                      f"the sweep's {config.method} search"
+                      + (f": {total} trials in all" if total is not None else ""))
+                for i, point in enumerate(points, 1):
+                    print(f"  p{i}  " + "  ".join(f"{k}={fmt_cell(v)}" for k, v in point.items()))
+            n = min(total or args.show, args.show)
             print(f"\nfirst {n} trial(s):")
-            for i, params in enumerate(api.suggestions(config, n, args.seed), 1):
+            for i, params in enumerate(api.suggestions(config, n, args.seed, points), 1):
                 shown = "  ".join(f"{k}={fmt_cell(v)}"
                                   for k, v in redact_params({**fixed, **params}).items())
                 print(f"  t{i:04d}  {shown}")
@@ -138,7 +148,7 @@ def cmd_sweep(args) -> int:
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
                                     "workers": workers, "max_retries": max_retries,
-                                    "trial_timeout": timeout},
+                                    "trial_timeout": timeout, **({"grid": points} if points else {})},
                           argv=sys.argv)
         print(started_line(store, config), file=sys.stderr)
         for key in config.ignored:

@@ -67,7 +67,9 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
     applied = flatten(apply_overrides(base, overrides, strict=p.is_file()))
     before = flatten(base)
     keys = [o.split("=", 1)[0].lstrip("+").strip() for o in overrides]
-    return {k: v for k, v in applied.items() if any(k == key or k.startswith(key + ".") for key in keys)
+    # a key inside a list (train.layers.0=128) sets the list it is in (train.layers)
+    return {k: v for k, v in applied.items() if any(k == key or k.startswith(key + ".")
+                                                    or key.startswith(k + ".") for key in keys)
             or k not in before}
 
 
@@ -148,6 +150,14 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
     if isinstance(executor, str):
         executor = executor_for(executor, workers, cwd)
     meta = store.meta()
+    points = (meta.get("settings") or {}).get("grid") or []
+    if strategy is None and (meta.get("fixed") or points):
+        from exptrack_core.sweep import setgrid
+
+        strategy = setgrid.search_for(config, seed, meta.get("fixed") or {}, points)
+        if points:  # run_cap counts per -S point; the controller caps the whole sweep
+            config = with_overrides(config, run_cap=setgrid.total_trials(config, points),
+                                    allow_large=True)
     view = None
     if progress:
         from exptrack_core.sweep.progress import SweepProgress
@@ -166,9 +176,16 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
             view.close()
 
 
-def suggestions(config: SweepConfig, n: int, seed: int | None = None) -> list[dict[str, Any]]:
-    """The first ``n`` trials the strategy would run (for --dry-run): nothing is started."""
-    strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
+def suggestions(config: SweepConfig, n: int, seed: int | None = None,
+                points: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The first ``n`` trials the strategy would run (for --dry-run): nothing is started; with
+    ``points`` (an -S grid), as ``execute`` runs them."""
+    if points:
+        from exptrack_core.sweep.setgrid import search_for
+
+        strategy = search_for(config, seed, {}, points)
+    else:
+        strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
     history: list[TrialView] = []
     out = []
     for i in range(n):
