@@ -91,10 +91,11 @@ def cmd_sweep(args) -> int:
 
     timeout = trial_timeout(args.trial_timeout, "--trial-timeout")
     if args.resume:
-        if args.config or args.method or args.dry_run or args.set:
+        if args.config or args.method or args.dry_run:
             raise ExptrackError("--resume continues a sweep as it was configured; leave out "
-                                "--config, --method, -S and --dry-run")
+                                "--config, --method and --dry-run")
         store, config, meta = api.reopen(args.dir, args.resume)
+        fixed = api.secrets_for_resume(meta, args.set, args.params)
         settings = meta.get("settings", {})
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
@@ -160,7 +161,7 @@ def cmd_sweep(args) -> int:
     outcome = api.execute(store, config, executor=runner_executor, workers=workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
                           max_retries=max_retries, trial_timeout=timeout, progress=not args.quiet,
-                          strategy=FixedPoints(points) if points else None)
+                          strategy=FixedPoints(points) if points else None, fixed=fixed)
     _summary(outcome, store)
     return exit_code(outcome)
 
@@ -231,18 +232,22 @@ def cmd_promote(args) -> int:
     ranked = rank_trials(source.trials().values(), metric.goal)
     if not ranked:
         raise ExptrackError(f"sweep {args.sweep_id} has no finished trial with {metric.name}")
-    fixed = api.fixed_params(args.set, args.params)
-    points = [{**t.params, **fixed} for t in ranked[: args.top]]
+    given = api.fixed_params(args.set, args.params)
+    api.require_secrets(meta, given, f"exptrack promote {args.sweep_id}", args.params)
+    # a secret -S value is recorded redacted: given again, it reaches the trials, not the record
+    secret = {k: v for k, v in given.items() if redact_params({k: v})[k] != v}
+    points = [{**t.params, **{k: v for k, v in given.items() if k not in secret}}
+              for t in ranked[: args.top]]
     promoted = api.with_overrides(config, method="grid", run_cap=len(points), allow_large=True)
     api.check_settings(workers=args.workers, max_failures=args.max_failures)
     store = api.start(promoted, dir=args.dir, experiment=meta.get("experiment"),
-                      fixed={}, settings={"promoted_from": args.sweep_id, "points": points},
+                      fixed=secret, settings={"promoted_from": args.sweep_id, "points": points},
                       argv=sys.argv)
     print(f"promoting the top {len(points)} trial(s) of {args.sweep_id} as sweep {store.id}",
           file=sys.stderr)
     outcome = api.execute(store, promoted, executor=args.executor or "local", workers=args.workers,
                           backends=args.backend, max_failures=args.max_failures,
-                          progress=not args.quiet, strategy=FixedPoints(points))
+                          progress=not args.quiet, strategy=FixedPoints(points), fixed=secret)
     _summary(outcome, store)
     return exit_code(outcome)
 
