@@ -143,3 +143,14 @@ def test_a_dash_s_value_that_overrides_a_sweep_constant_runs_the_grid_once(workd
     proc = run_cli("sweep", "--quiet", "--trials", "20", "-S", "train.epochs=1", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     assert "completed: 6 completed (search space exhausted)" in proc.stdout
+
+
+def test_a_resumed_sweep_keeps_its_dash_s_grid(workdir):
+    make_project(workdir)
+    first = run_cli("sweep", "--quiet", "--trials", "1", "-S", "train.epochs=1,2", cwd=workdir)
+    assert "completed: 2 completed (run_cap reached)" in first.stdout, first.stderr
+    sweep_id = next((workdir / "experiments" / "_sweeps").iterdir()).name
+    resumed = run_cli("sweep", "--quiet", "--resume", sweep_id, "--trials", "3", cwd=workdir)
+    assert "completed: 6 completed (run_cap reached)" in resumed.stdout, resumed.stderr
+    epochs = [r["params"]["train"]["epochs"] for r in exptrack.ExperimentTracker().list_runs("toy")]
+    assert sorted(epochs) == [1, 1, 1, 2, 2, 2]  # run_cap counts per -S point
