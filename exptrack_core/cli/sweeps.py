@@ -103,6 +103,7 @@ def cmd_sweep(args) -> int:
         max_retries = settings.get("max_retries", 1) if args.max_retries is None else args.max_retries
         timeout = settings.get("trial_timeout") if timeout is None else timeout
         workers = settings.get("workers", 1) if args.workers is None else args.workers
+        api.check_secret_executor(executor, fixed)
         runner_executor = api.executor_for(executor, workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
@@ -141,6 +142,7 @@ def cmd_sweep(args) -> int:
             print("\ndry run: nothing was started")
             return 0
         seed, executor = args.seed, args.executor or "local"
+        api.check_secret_executor(executor, fixed)
         workers = 1 if args.workers is None else args.workers
         max_retries = 1 if args.max_retries is None else args.max_retries
         api.check_settings(workers=workers, max_failures=args.max_failures,

@@ -107,6 +107,18 @@ def require_secrets(meta: Mapping[str, Any], given: Mapping[str, Any], command: 
                 f"not stored: give it again: {command} -S {'' if known else '+'}{key}=VALUE")
 
 
+def check_secret_executor(executor: str, fixed: Mapping[str, Any]) -> None:
+    """--executor dvc hands each param to ``dvc exp run -S``, which commits params.yaml into the
+    experiment: a secret given with -S would be kept in git."""
+    from exptrack_core.secrets import redact_params
+
+    secret = [k for k, v in fixed.items() if redact_params({k: v})[k] != v]
+    if executor == "dvc" and secret:
+        raise ExptrackError(f"-S {secret[0]}: --executor dvc would commit this secret into the DVC "
+                            "experiment's params.yaml; pass it through the environment instead, "
+                            "or use --executor local")
+
+
 def secrets_for_resume(meta: Mapping[str, Any], overrides: list[str],
                        params_file: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, Any]:
     """The sweep's -S params for --resume: its record holds a secret-named one redacted, so the
@@ -272,5 +284,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "executor_for", "hidden_secrets", "require_secrets", "secrets_for_resume", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
+__all__ = ["SweepResult", "check_secret_executor", "executor_for", "hidden_secrets", "require_secrets", "secrets_for_resume", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
            "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

@@ -70,6 +70,8 @@ CASES = [
     (["sweep", "--dry-run", "-S", "train.lr=range(1,1)"], ["train.lr=range(1,1)", "no values"]),
     (["sweep", "--dry-run", "-S", "~train.lr"], ["~train.lr", "deletes a key", "params.yaml"]),
     (["sweep", "--dry-run", "-S", "+api_key=a,b"], ["api_key", "secret-named", "one value"]),
+    (["sweep", "--executor", "dvc", "-S", "+api_key=SECRET"], ["-S api_key", "--executor dvc",
+                                                                "commit this secret"]),
     (["sweep", "--dry-run", "--method", "random", "-S", "train.epochs=1,2"],
      ["grid of 2 points", "random", "--trials N"]),
     (["sweep", "-S", "+train.lr=0.1"], ["+train.lr=0.1", "already at 'train.lr'"]),
