@@ -20,8 +20,20 @@ class UnknownNameError(ExptrackError, KeyError):
         return self.args[0]
 
 
+class AmbiguousNameError(UnknownNameError):
+    """A prefix (of a run id...) that more than one name starts with; the message lists them.
+    An UnknownNameError still, for callers that catch that."""
+
+    def __init__(self, kind: str, name: str, matches: list[str] | tuple[str, ...]):
+        super().__init__(kind, name, matches)
+        shown = ", ".join(sorted(self.available)[:30])
+        more = f" (and {len(self.available) - 30} more)" if len(self.available) > 30 else ""
+        self.args = (f"ambiguous {kind} {name!r}: it starts {len(self.available)} of them: "
+                     f"{shown}{more}; give more of it",)
+
+
 class PluginLoadError(ExptrackError):
     """A built-in plugin failed to load: exptrack itself is broken."""
 
 
-__all__ = ["ExptrackError", "PluginLoadError", "UnknownNameError"]
+__all__ = ["AmbiguousNameError", "ExptrackError", "PluginLoadError", "UnknownNameError"]

@@ -52,8 +52,51 @@ def parse_override(text: str) -> tuple[str, Any, bool]:
 
 def sweep_refusal(text: str) -> ExptrackError:
     return ExptrackError(
-        f"-S {text!r} is a DVC sweep value (choice/range/a,b): exptrack sweep -S takes one value "
-        "per key; put the values in the sweep file's parameters (values: [...])")
+        f"{text!r} is a DVC sweep value (choice/range/a,b), which stands for several runs: give one "
+        "value here (exptrack sweep -S runs a grid over it, as dvc exp run --queue -S does)")
+
+
+def expand_sweeps(overrides: Iterable[str], seed: int | None = None) -> list[list[str]]:
+    """The runs ``dvc exp run --queue -S ...`` queues for these overrides: one list of plain
+    overrides per point of the grid the sweep values (``choice``, ``range``, ``a,b``, ``sort``,
+    ``shuffle``, ``tag``) span, the last key varying fastest. Hydra's BasicSweeper does the
+    expansion, as in ``dvc.utils.hydra.get_hydra_sweeps``; ``shuffle()`` draws from ``seed``
+    (0 without: ``--dry-run`` shows the order the sweep runs). Without a sweep value the
+    overrides are one run, unchanged. ``~key`` is refused: a sweep trial cannot delete a key."""
+    overrides = list(overrides)
+    parsed = [_parse(o) for o in overrides]
+    for text, ov in zip(overrides, parsed):
+        if ov.is_delete():  # a trial gets its params on top of params.yaml: nothing to delete with
+            raise ExptrackError(f"-S {text!r} deletes a key, which a sweep's trials cannot do (each "
+                                "gets its params on top of params.yaml); delete it there instead")
+    if not any(ov.is_sweep_override() for ov in parsed):
+        return [overrides]
+    import random
+
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.types import ValueType
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    for text, ov in zip(overrides, parsed):
+        if ov.value_type == ValueType.GLOB_CHOICE_SWEEP:  # DVC refuses it too: no config groups here
+            raise ExptrackError(f"-S {text!r}: glob() selects config groups, which params.yaml has "
+                                "none of; list the values: choice(a,b) or a,b")
+        if ov.value_type == ValueType.INTERVAL_SWEEP:
+            raise ExptrackError(f"-S {text!r}: interval() is a continuous range, which a grid cannot "
+                                "enumerate; use range(start,stop,step) or put the key in the sweep "
+                                "file as {min: ..., max: ...}")
+    state = random.getstate()
+    random.seed(0 if seed is None else seed)
+    try:
+        runs = [list(point) for point in BasicSweeper.split_arguments(parsed, None)[0]]
+    except (HydraException, OmegaConfBaseException) as exc:  # choice(choice(1,2),3)
+        raise ExptrackError(f"cannot expand -S {' '.join(overrides)!r}: {_why(exc)}") from None
+    finally:
+        random.setstate(state)
+    if not runs:  # range(1,1): DVC queues nothing and says nothing
+        raise ExptrackError(f"-S {' '.join(overrides)!r} spans no values (an empty range or choice)")
+    return runs
 
 
 def is_sweep(text: str) -> bool:
@@ -176,4 +219,4 @@ def _quote(text: str) -> str:
     return "'" + text + "'"
 
 
-__all__ = ["apply_hydra", "hydra_value", "is_sweep", "parse_override", "sweep_refusal"]
+__all__ = ["apply_hydra", "expand_sweeps", "hydra_value", "is_sweep", "parse_override", "sweep_refusal"]

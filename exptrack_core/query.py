@@ -25,7 +25,10 @@ def run_row(run: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
            "status": run.get("status"), "created_at": run.get("created_at"),
            "sweep_id": run.get("sweep_id"), "trial_id": run.get("trial_id")}
     params = _flat(run.get("params") or {})
-    metrics = {name: s.get("last") for name, s in (run.get("summary") or {}).items()}
+    # a metric or param named like a fixed column (run_id, status...) never replaces it: it is
+    # shown as metric:NAME / param:NAME (a param named like a metric is param:NAME too)
+    metrics = {f"metric:{name}" if name in META_COLUMNS else name: s.get("last")
+               for name, s in (run.get("summary") or {}).items()}
     names = [f"param:{k}" if k in metrics or k in META_COLUMNS else k for k in params]
     for col, v in zip(names, params.values()):
         row[col] = str(v) if isinstance(v, (list, dict)) else v
@@ -134,13 +137,18 @@ def parse_filter(text: str) -> list[tuple[str, str, Any]]:
                 f"malformed filter {part!r}; expected NAME OP VALUE with OP one of "
                 f"{', '.join(o for o in _OPS if o != '=')}, e.g. 'val_acc>0.9'")
         name, op, raw = m.groups()
+        quoted = raw[:1] in "'\"" and raw[-1:] == raw[:1] and len(raw) > 1
         raw = raw.strip("'\"")
         if not raw or raw[0] in "<>=!":
             raise ExptrackError(f"malformed filter {part!r}: the value {raw!r} is not a number or word")
-        try:
-            value: Any = float(raw)
-        except ValueError:
-            value = raw
+        value: Any
+        if not quoted and raw.lower() in ("true", "false"):  # YAML/JSON booleans, any case
+            value = raw.lower() == "true"
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
         conditions.append((name, op, value))
     return conditions
 
@@ -153,7 +161,12 @@ def apply_filter(table: RunTable, text: str | None) -> RunTable:
         if name not in table.columns:
             raise UnknownNameError("filter column", name, table.columns)
         compare = _OPS[op]
-        if isinstance(value, float):
+        if isinstance(value, bool):
+            if op not in ("==", "=", "!="):
+                raise ExptrackError(f"malformed filter {text!r}: {name!r} {op} {value!r}: a "
+                                    "boolean compares with == or != only")
+            rows = [r for r in rows if compare(_as_bool(r.get(name)), value)]
+        elif isinstance(value, float):
             rows = [r for r in rows if compare(_number(r.get(name, math.nan)), value)]
         elif name in table.metrics or op in (">", "<", ">=", "<="):
             raise ExptrackError(f"malformed filter {text!r}: {name!r} compares with numbers, "
@@ -163,13 +176,24 @@ def apply_filter(table: RunTable, text: str | None) -> RunTable:
     return table.with_rows(rows)
 
 
+def _as_bool(cell: Any) -> bool | None:
+    """A cell as a boolean: a bool, or the text a YAML/JSON boolean is written as (any case)."""
+    if isinstance(cell, bool):
+        return cell
+    if isinstance(cell, str) and cell.lower() in ("true", "false"):
+        return cell.lower() == "true"
+    return None
+
+
 def sort_best_first(table: RunTable, metric: str | None, mode: str = "max") -> RunTable:
     """Best first by ``metric`` (stable); NaN and inf never rank above a finite value. Without
     a metric: val_acc, test_acc or accuracy when there is one, else the newest first."""
     if metric is None:
         metric = next((m for m in ("val_acc", "test_acc", "accuracy") if m in table.metrics), None)
         if metric is None:
-            return table.with_rows(sorted(table.rows, key=lambda r: r.get("created_at") or "",
+            from exptrack_core.times import instant
+
+            return table.with_rows(sorted(table.rows, key=lambda r: instant(r.get("created_at")),
                                           reverse=True))
     check_metric(table, metric)
     sign = -1.0 if check_mode(mode) == "max" else 1.0

@@ -238,6 +238,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
     if run_id:
         tracker.set_status(run_id, "running")  # this process now owns the trial's run
+        params = _keep_redacted(params, tracker.get_run(run_id).get("params") or {})
         if hasattr(tracker, "log_context"):
             tracker.log_context(run_id, run_context.capture(params))
         if params:
@@ -264,6 +265,24 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     _active.add(run)
     _install_handlers()
     return run
+
+
+def _keep_redacted(params: dict[str, Any], recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial's params with the values its sweep recorded redacted (a secret given with -S)
+    redacted again: the program has the value from EXPTRACK_PARAMS; no record gets it."""
+    from exptrack_core.params import set_dotted
+    from exptrack_core.secrets import REDACTED, is_secret_name
+
+    hidden = [k for k, v in flatten(recorded).items()
+              if v == REDACTED and is_secret_name(k.rsplit(".", 1)[-1])]
+    if not hidden:
+        return params
+    out = copy.deepcopy(params)
+    flat = flatten(out)
+    for key in hidden:
+        if key in flat:
+            set_dotted(out, key, REDACTED, create=False)
+    return out
 
 
 __all__ = ["DEFAULT_DIR", "Run", "finish_active_runs", "get_tracker", "init", "resolve_dir", "split_backends"]

@@ -15,6 +15,7 @@ from exptrack_core.params import flatten
 from exptrack_core.query import (RunTable, apply_filter, best_run, check_mode, runs_table, sort_best_first,
                     varying_params)
 from exptrack_core.run import get_tracker
+from exptrack_core.times import local
 
 KEY_METRICS = ("val_acc", "val_loss", "test_acc", "val_f1", "train_loss")
 
@@ -51,6 +52,14 @@ def key_metrics(metric_names: list[str], n: int = 3) -> list[str]:
     return chosen + [m for m in metric_names if m not in chosen][: n - len(chosen)]
 
 
+def local_times(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
+    """Rows for people: record times (stored in UTC) in local time; JSON and CSV keep UTC."""
+    at = [i for i, c in enumerate(columns) if c in ("created_at", "finished_at")]
+    if not at:
+        return rows
+    return [[local(v) if i in at else v for i, v in enumerate(row)] for row in rows]
+
+
 def cmd_runs(args) -> int:
     runs = load_runs(args)
     table = runs_table(runs)
@@ -59,7 +68,7 @@ def cmd_runs(args) -> int:
         render_rows(cols, table.values(cols), "json")
         return 0
     cols = ["run_id", "experiment", "status", "created_at"] + key_metrics(table.metrics)
-    render_rows(cols, table.values(cols), "table")
+    render_rows(cols, local_times(cols, table.values(cols)), "table")
     print(f"{len(table)} run(s)")
     return 0
 
@@ -71,7 +80,7 @@ def cmd_show(args) -> int:
         print()
         return 0
     print(f"run {run['run_id']}  experiment {run['experiment_name']}  status {run['status']}")
-    print(f"created {run['created_at']}  finished {run.get('finished_at') or '-'}")
+    print(f"created {local(run['created_at'])}  finished {local(run.get('finished_at')) or '-'}")
     if run.get("sweep_id"):
         print(f"sweep {run['sweep_id']}  trial {run.get('trial_id')}")
     if run.get("description"):
@@ -152,7 +161,10 @@ def cmd_compare(args) -> int:
     sort_by, mode = goal_of(args, args.sort_by)
     table = apply_filter(table, args.filter)
     table = sort_best_first(table, sort_by, mode)
-    if args.limit:
+    if args.limit is not None:
+        if args.limit < 1:  # a slice by -1 would silently drop the last row
+            raise ExptrackError(f"invalid --limit {args.limit}: expected a positive integer "
+                                "(the number of rows to show)")
         table = table.with_rows(table.rows[: args.limit])
     columns = _select_columns(table, args, sort_by)
     rows = table.values(columns)
@@ -164,7 +176,7 @@ def cmd_compare(args) -> int:
         except OSError as exc:
             raise ExptrackError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
         print(f"wrote {len(rows)} row(s) to {path}", file=sys.stderr)
-    render_rows(columns, rows, fmt)
+    render_rows(columns, rows if fmt in ("json", "csv") else local_times(columns, rows), fmt)
     return 0
 
 

@@ -91,10 +91,11 @@ def cmd_sweep(args) -> int:
 
     timeout = trial_timeout(args.trial_timeout, "--trial-timeout")
     if args.resume:
-        if args.config or args.method or args.dry_run or args.set:
+        if args.config or args.method or args.dry_run:
             raise ExptrackError("--resume continues a sweep as it was configured; leave out "
-                                "--config, --method, -S and --dry-run")
+                                "--config, --method and --dry-run")
         store, config, meta = api.reopen(args.dir, args.resume)
+        fixed = api.secrets_for_resume(meta, args.set, args.params)
         settings = meta.get("settings", {})
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
@@ -102,13 +103,17 @@ def cmd_sweep(args) -> int:
         max_retries = settings.get("max_retries", 1) if args.max_retries is None else args.max_retries
         timeout = settings.get("trial_timeout") if timeout is None else timeout
         workers = settings.get("workers", 1) if args.workers is None else args.workers
+        api.check_secret_executor(executor, fixed)
         runner_executor = api.executor_for(executor, workers)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
     else:
         config = _config(args)
-        fixed = api.fixed_params(args.set, args.params)
-        api.check_fixed(config, fixed)
+        from exptrack_core.sweep import setgrid
+
+        fixed, points = setgrid.fixed_grid(args.set, args.params, args.seed)
+        api.check_fixed(config, {**fixed, **{k: v for p in points for k, v in p.items()}})
+        setgrid.check_grid_method(config, points)
         if args.experiment:  # named by the user: checked before anything else looks at the project
             from exptrack_core.names import check_name
 
@@ -117,19 +122,27 @@ def cmd_sweep(args) -> int:
 
         if preflight.is_pipeline(config.to_dict(), {"executor": args.executor}):
             preflight.check_swept_keys(config.space.names, args.params)
-            for first in api.suggestions(config, 1, args.seed):
+            for first in api.suggestions(config, 1, args.seed, points):
                 preflight.check_first_trial({**first, **fixed})
         if args.dry_run:
             _print_config(config)
-            n = min(config.run_cap or args.show, args.show)
+            total = setgrid.total_trials(config, points)
+            if points:
+                print(f"-S grid: {len(points)} points over {setgrid.describe(points)}, each running "
+                      f"the sweep's {config.method} search"
+                      + (f": {total} trials in all" if total is not None else ""))
+                for i, point in enumerate(points, 1):
+                    print(f"  p{i}  " + "  ".join(f"{k}={fmt_cell(v)}" for k, v in point.items()))
+            n = min(total or args.show, args.show)
             print(f"\nfirst {n} trial(s):")
-            for i, params in enumerate(api.suggestions(config, n, args.seed), 1):
+            for i, params in enumerate(api.suggestions(config, n, args.seed, points), 1):
                 shown = "  ".join(f"{k}={fmt_cell(v)}"
                                   for k, v in redact_params({**fixed, **params}).items())
                 print(f"  t{i:04d}  {shown}")
             print("\ndry run: nothing was started")
             return 0
         seed, executor = args.seed, args.executor or "local"
+        api.check_secret_executor(executor, fixed)
         workers = 1 if args.workers is None else args.workers
         max_retries = 1 if args.max_retries is None else args.max_retries
         api.check_settings(workers=workers, max_failures=args.max_failures,
@@ -138,7 +151,7 @@ def cmd_sweep(args) -> int:
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
                                     "workers": workers, "max_retries": max_retries,
-                                    "trial_timeout": timeout},
+                                    "trial_timeout": timeout, **({"grid": points} if points else {})},
                           argv=sys.argv)
         print(started_line(store, config), file=sys.stderr)
         for key in config.ignored:
@@ -150,7 +163,7 @@ def cmd_sweep(args) -> int:
     outcome = api.execute(store, config, executor=runner_executor, workers=workers,
                           backends=backends, seed=seed, max_failures=args.max_failures,
                           max_retries=max_retries, trial_timeout=timeout, progress=not args.quiet,
-                          strategy=FixedPoints(points) if points else None)
+                          strategy=FixedPoints(points) if points else None, fixed=fixed)
     _summary(outcome, store)
     return exit_code(outcome)
 
@@ -221,18 +234,22 @@ def cmd_promote(args) -> int:
     ranked = rank_trials(source.trials().values(), metric.goal)
     if not ranked:
         raise ExptrackError(f"sweep {args.sweep_id} has no finished trial with {metric.name}")
-    fixed = api.fixed_params(args.set, args.params)
-    points = [{**t.params, **fixed} for t in ranked[: args.top]]
+    given = api.fixed_params(args.set, args.params)
+    api.require_secrets(meta, given, f"exptrack promote {args.sweep_id}", args.params)
+    # a secret -S value is recorded redacted: given again, it reaches the trials, not the record
+    secret = {k: v for k, v in given.items() if redact_params({k: v})[k] != v}
+    points = [{**t.params, **{k: v for k, v in given.items() if k not in secret}}
+              for t in ranked[: args.top]]
     promoted = api.with_overrides(config, method="grid", run_cap=len(points), allow_large=True)
     api.check_settings(workers=args.workers, max_failures=args.max_failures)
     store = api.start(promoted, dir=args.dir, experiment=meta.get("experiment"),
-                      fixed={}, settings={"promoted_from": args.sweep_id, "points": points},
+                      fixed=secret, settings={"promoted_from": args.sweep_id, "points": points},
                       argv=sys.argv)
     print(f"promoting the top {len(points)} trial(s) of {args.sweep_id} as sweep {store.id}",
           file=sys.stderr)
     outcome = api.execute(store, promoted, executor=args.executor or "local", workers=args.workers,
                           backends=args.backend, max_failures=args.max_failures,
-                          progress=not args.quiet, strategy=FixedPoints(points))
+                          progress=not args.quiet, strategy=FixedPoints(points), fixed=secret)
     _summary(outcome, store)
     return exit_code(outcome)
 

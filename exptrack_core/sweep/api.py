@@ -65,7 +65,7 @@ def sweep(objective_or_program: Callable[[dict], Any] | str, config: Mapping[str
         print(started_line(store, cfg), file=sys.stderr, flush=True)
     outcome = api.execute(store, cfg, executor=executor, workers=workers, backends=backends,
                           seed=seed, max_failures=max_failures, objective=objective,
-                          progress=progress, cwd=cwd)
+                          progress=progress, cwd=cwd, fixed=dict(fixed or {}))
     if progress:
         from exptrack_core.sweep.progress import final_lines
 

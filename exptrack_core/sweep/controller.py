@@ -20,6 +20,7 @@ from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import suggest
+from exptrack_core.secrets import redact_params
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
                   get_tracker)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
@@ -154,11 +155,13 @@ class SweepRunner:
     def _launch(self, params: dict[str, Any]) -> TrialRecord:
         trial_id = self._next_trial_id()
         full = {**params, **self.fixed}  # -S on the command line beats the config
+        # a secret given with -S reaches the trial through its environment, never a file
+        recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
         run_id = self.tracker.create_run(
-            self.experiment, params=tree_or_flat(full), tags={"sweep": self.store.id},
+            self.experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
             description=f"trial {trial_id} of sweep {self.store.id}", sweep_id=self.store.id,
             trial_id=trial_id, context={"sweep": self.store.id})
-        record = TrialRecord(trial_id, run_id, full, started_at=time.time())
+        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time())
         self.trials[trial_id] = record
         self.store.record_start(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
@@ -175,7 +178,8 @@ class SweepRunner:
 
             # what `wandb agent` would hand a W&B training script, kept offline in the run dir
             wargs = self.config.space.agent_args(full)  # W&B's names: flat, nested blocks renested
-            env.update(agent_env(launch.run_dir, run_id, self.store.id, wargs))
+            env.update(agent_env(launch.run_dir, run_id, self.store.id,
+                                 self.config.space.agent_args(recorded)))
             self.followers[trial_id] = WandbFollower(self.tracker, run_id, launch.run_dir)
 
             cmd = expand_command(wargs, self.config.command, program=self.config.program,

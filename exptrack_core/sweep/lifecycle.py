@@ -11,6 +11,7 @@ from exptrack_core.errors import ExptrackError
 from exptrack_core.names import check_name
 from exptrack_core.params import apply_overrides, flatten, read_yaml_mapping
 from exptrack_core.plugin.interfaces import TrialView
+from exptrack_core.secrets import redact_params
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import resolve_dir
@@ -67,7 +68,9 @@ def fixed_params(overrides: list[str], params_file: str | os.PathLike = DEFAULT_
     applied = flatten(apply_overrides(base, overrides, strict=p.is_file()))
     before = flatten(base)
     keys = [o.split("=", 1)[0].lstrip("+").strip() for o in overrides]
-    return {k: v for k, v in applied.items() if any(k == key or k.startswith(key + ".") for key in keys)
+    # a key inside a list (train.layers.0=128) sets the list it is in (train.layers)
+    return {k: v for k, v in applied.items() if any(k == key or k.startswith(key + ".")
+                                                    or key.startswith(k + ".") for key in keys)
             or k not in before}
 
 
@@ -81,6 +84,55 @@ def check_fixed(config: SweepConfig, fixed: Mapping[str, Any]) -> None:
         if hit is not None:
             raise ExptrackError(f"-S {key}: the sweep searches {hit!r}; drop -S for it or remove "
                                 f"{hit!r} from the sweep's parameters")
+
+
+def hidden_secrets(meta: Mapping[str, Any]) -> list[str]:
+    """The secret-named -S params a sweep's record holds redacted."""
+    from exptrack_core.secrets import REDACTED, is_secret_name
+
+    return [k for k, v in (meta.get("fixed") or {}).items()
+            if v == REDACTED and is_secret_name(k.rsplit(".", 1)[-1])]
+
+
+def require_secrets(meta: Mapping[str, Any], given: Mapping[str, Any], command: str,
+                    params_file: str | os.PathLike = DEFAULT_PARAMS) -> None:
+    """Refuse, in one line naming the key and how to pass it, to go on without a secret the
+    sweep was started with (its record does not hold it)."""
+    for key in hidden_secrets(meta):
+        if key not in given:
+            known = Path(params_file).is_file() and key in flatten(
+                read_yaml_mapping(Path(params_file), "params file"))
+            raise ExptrackError(
+                f"sweep {meta.get('sweep_id')} was started with the secret -S {key}=..., which is "
+                f"not stored: give it again: {command} -S {'' if known else '+'}{key}=VALUE")
+
+
+def check_secret_executor(executor: str, fixed: Mapping[str, Any]) -> None:
+    """--executor dvc hands each param to ``dvc exp run -S``, which commits params.yaml into the
+    experiment: a secret given with -S would be kept in git."""
+    from exptrack_core.secrets import redact_params
+
+    secret = [k for k, v in fixed.items() if redact_params({k: v})[k] != v]
+    if executor == "dvc" and secret:
+        raise ExptrackError(f"-S {secret[0]}: --executor dvc would commit this secret into the DVC "
+                            "experiment's params.yaml; pass it through the environment instead, "
+                            "or use --executor local")
+
+
+def secrets_for_resume(meta: Mapping[str, Any], overrides: list[str],
+                       params_file: str | os.PathLike = DEFAULT_PARAMS) -> dict[str, Any]:
+    """The sweep's -S params for --resume: its record holds a secret-named one redacted, so the
+    value comes from ``-S`` given again; -S for anything else is refused (the sweep is resumed as
+    it was configured)."""
+    hidden = hidden_secrets(meta)
+    given = fixed_params(overrides, params_file) if overrides else {}
+    other = [k for k in given if k not in hidden]
+    if other:
+        raise ExptrackError(f"--resume continues a sweep as it was configured; -S {other[0]} is "
+                            "not taken (-S only gives again a secret the record does not hold"
+                            + (f": {', '.join(hidden)})" if hidden else ")"))
+    require_secrets(meta, given, f"exptrack sweep --resume {meta.get('sweep_id')}", params_file)
+    return {**(meta.get("fixed") or {}), **given}
 
 
 def check_settings(*, workers: Any = 1, max_failures: Any = 3, max_retries: Any = 1,
@@ -118,7 +170,7 @@ def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
     store = SweepStore.create(resolve_dir(dir), name=config.name or experiment,
                               experiment=experiment, config=config.to_dict(), argv=argv)
     meta = store.meta()
-    meta["fixed"] = dict(fixed or {})
+    meta["fixed"] = redact_params(dict(fixed or {}))  # a secret -S value is given again on --resume
     meta["settings"] = dict(settings or {})
     store.write_meta(meta)
     return store
@@ -143,11 +195,23 @@ def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = No
 def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,
             backends: str | None = None, seed: int | None = None, max_failures: int = 3,
             max_retries: int = 1, trial_timeout: float | None = None, objective: Callable | None = None, progress: bool = True,
-            cwd: str | os.PathLike | None = None, strategy: Any = None) -> SweepOutcome:
+            cwd: str | os.PathLike | None = None, strategy: Any = None,
+            fixed: Mapping[str, Any] | None = None) -> SweepOutcome:
+    """Run (or go on with) the sweep ``store``; ``fixed``: the -S params with their secrets (the
+    record holds them redacted), by default the record's."""
     check_settings(workers=workers, max_failures=max_failures, max_retries=max_retries)
     if isinstance(executor, str):
         executor = executor_for(executor, workers, cwd)
     meta = store.meta()
+    fixed = dict(meta.get("fixed") or {}) if fixed is None else dict(fixed)
+    points = (meta.get("settings") or {}).get("grid") or []
+    if strategy is None and (fixed or points):
+        from exptrack_core.sweep import setgrid
+
+        strategy = setgrid.search_for(config, seed, fixed, points)
+        if points:  # run_cap counts per -S point; the controller caps the whole sweep
+            config = with_overrides(config, run_cap=setgrid.total_trials(config, points),
+                                    allow_large=True)
     view = None
     if progress:
         from exptrack_core.sweep.progress import SweepProgress
@@ -157,7 +221,7 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
     runner = SweepRunner(config, store, executor=executor, executor_options={"workers": workers},
                          backends=backends, max_failures=max_failures, max_retries=max_retries,
                          seed=seed, cwd=cwd, trial_timeout=trial_timeout,
-                         fixed=meta.get("fixed"), objective=objective, progress=view,
+                         fixed=fixed, objective=objective, progress=view,
                          strategy=strategy)
     try:
         return runner.run()
@@ -166,9 +230,16 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
             view.close()
 
 
-def suggestions(config: SweepConfig, n: int, seed: int | None = None) -> list[dict[str, Any]]:
-    """The first ``n`` trials the strategy would run (for --dry-run): nothing is started."""
-    strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
+def suggestions(config: SweepConfig, n: int, seed: int | None = None,
+                points: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The first ``n`` trials the strategy would run (for --dry-run): nothing is started; with
+    ``points`` (an -S grid), as ``execute`` runs them."""
+    if points:
+        from exptrack_core.sweep.setgrid import search_for
+
+        strategy = search_for(config, seed, {}, points)
+    else:
+        strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
     history: list[TrialView] = []
     out = []
     for i in range(n):
@@ -213,5 +284,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "executor_for", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
+__all__ = ["SweepResult", "check_secret_executor", "executor_for", "hidden_secrets", "require_secrets", "secrets_for_resume", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
            "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

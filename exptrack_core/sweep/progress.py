@@ -62,7 +62,9 @@ class SweepProgress:
 
 def started_line(store: Any, config: Any) -> str:
     """``sweep ID: grid over train.lr, train.wd -> DIR``: what runs, and where it is recorded."""
-    return f"sweep {store.id}: {config.method} over {', '.join(config.space.names)} -> {store.dir}"
+    points = (store.meta().get("settings") or {}).get("grid") or []  # an -S grid (setgrid.py)
+    return (f"sweep {store.id}: {config.method} over {', '.join(config.space.names)}"
+            + (f" under each of {len(points)} -S points" if points else "") + f" -> {store.dir}")
 
 
 def outcome_line(outcome: Any) -> str:

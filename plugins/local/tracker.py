@@ -18,11 +18,10 @@ import secrets
 import shutil
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from exptrack_core.errors import ExptrackError, UnknownNameError
+from exptrack_core.errors import AmbiguousNameError, ExptrackError, UnknownNameError
 from exptrack_core.files import open_append
 from exptrack_core.recordable import check_params
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, STATUSES
@@ -36,7 +35,9 @@ SUMMARY_EVERY_S = 2.0  # the summary is a cache; readers fold in any history wri
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    from exptrack_core.times import now
+
+    return now()  # UTC with its offset: runs made under different TZs still order by true time
 
 
 def new_run_id() -> str:
@@ -254,6 +255,8 @@ class LocalTracker:
             if len(matches) == 1:  # a unique prefix, like git's short hashes
                 self._dirs[run_id] = matches[0]
                 return matches[0]
+            if matches:
+                raise AmbiguousNameError("run id", run_id, sorted(p.name for p in matches))
         raise UnknownNameError("run id", run_id, [p.name for p in self._run_dirs(None)][-30:])
 
     def _run_dirs(self, experiment: str | None) -> list[Path]:
@@ -352,7 +355,9 @@ class LocalTracker:
                     if errors is not None:
                         errors.append(f"{run_dir}: {type(exc).__name__}: {exc}")
             listing.save()
-        runs.sort(key=lambda r: (r.get("created_at") or "", r.get("run_id") or ""))
+        from exptrack_core.times import instant
+
+        runs.sort(key=lambda r: (instant(r.get("created_at")), r.get("run_id") or ""))
         return runs
 
     def _experiment_dirs(self, experiment: str | None) -> list[str]:
