@@ -183,6 +183,7 @@ def cmd_sweep(args) -> int:
         max_retries = 1 if args.max_retries is None else args.max_retries
         api.check_settings(workers=workers, max_failures=args.max_failures,
                            max_retries=max_retries, seed=seed)
+        api.suggestions(config, 0, seed)  # the strategy checks its options before anything is written
         runner_executor = api.executor_for(executor, workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
