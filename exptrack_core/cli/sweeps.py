@@ -36,9 +36,19 @@ def _config(args) -> SweepConfig:
 def _print_config(config: SweepConfig, out=sys.stdout) -> None:
     metric = config.metric
     print(f"method: {config.method}", file=out)
-    if metric:
+    if config.objectives:
+        print("metric: " + ", ".join(f"{m.name} ({m.goal})" for m in config.objectives)
+              + "  (Pareto front)", file=out)
+    elif metric:
         target = f", target {metric.target}" if metric.target is not None else ""
         print(f"metric: {metric.name} ({metric.goal}{target})", file=out)
+    if config.seeds:
+        print(f"seeds: {config.seeds} per configuration ({config.seed_key} = 0..{config.seeds - 1})",
+              file=out)
+    if config.time_budget:
+        from exptrack_core.sweep.feed import format_duration
+
+        print(f"time_budget: {format_duration(config.time_budget)}", file=out)
     size = config.grid_size()
     print(f"parameters: {', '.join(config.space.names)}"
           + (f"  (grid of {size} points)" if size is not None else ""), file=out)
