@@ -102,6 +102,7 @@ def test_a_grid_records_every_objective_and_equal_results_share_the_front(projec
     # y=0 twice at each x (z=1, z=2): both copies are on the front, as in Optuna; y=0.3 is not
     assert front == _optuna_front(runs) and len(front) == 6
     assert "Pareto front (val_acc maximize, time_s minimize): " in proc.stdout
+    assert "best params:" not in proc.stdout  # no single best among several objectives
 
 
 def test_bayes_on_several_objectives_runs_optunas_nsga2_with_one_direction_each(project):

@@ -21,8 +21,10 @@ def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def group_keys(args: Any, table: RunTable, seed_key: str, seeded: bool) -> list[str] | None:
-    """The --group-by keys, checked; a seeded sweep's default; None: no grouping."""
+def group_keys(args: Any, table: RunTable, seed_key: str, seeded: bool,
+               searched: list[str] = ()) -> list[str] | None:
+    """The --group-by keys, checked; a seeded sweep's default (what it searches, and any other
+    param that differs, but the seed); None: no grouping."""
     if args.group_by:
         keys = [k.strip() for k in args.group_by.split(",") if k.strip()]
         for k in keys:
@@ -30,7 +32,8 @@ def group_keys(args: Any, table: RunTable, seed_key: str, seeded: bool) -> list[
                 raise UnknownNameError("--group-by param", k, table.params)
         return keys
     if seeded:
-        return [p for p in varying_params(table) if p != seed_key]
+        varying = [p for p in varying_params(table) if p != seed_key]
+        return [p for p in table.params if p in searched or p in varying]
     if args.baseline:
         raise ExptrackError("--baseline needs groups: give --group-by KEYS (or compare a "
                             "sweep run with --seeds)")
@@ -42,6 +45,9 @@ def _label(keys: list[str], values: tuple) -> str:
 
 
 def _find_baseline(text: str, keys: list[str], groups: dict[tuple, list]) -> tuple:
+    if not keys:
+        raise ExptrackError(f"--baseline {text!r}: the runs form a single group; group them "
+                            "with --group-by KEYS")
     wanted = {}
     for part in text.split(","):
         key, sep, value = part.partition("=")

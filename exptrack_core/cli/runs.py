@@ -191,7 +191,13 @@ def _compare_rows(args, table: RunTable, sort_by: str | None, mode: str, fmt: st
     config = (sweep_meta(args.dir, args.sweep).get("config") or {}) if args.sweep else {}
     objectives = [o for o in objectives_of(config) if o.get("name") in table.metrics]
     seed_key = config.get("seed_key", DEFAULT_SEED_KEY)
-    keys = group_keys(args, table, seed_key, bool(config.get("seeds")))
+    searched = []
+    if config.get("seeds"):
+        from exptrack_core.sweep.config import SweepConfig
+
+        searched = [s.name for s in SweepConfig.parse(config, allow_large=True).space.specs
+                    if not s.is_constant]
+    keys = group_keys(args, table, seed_key, bool(config.get("seeds")), searched)
     if keys is None:
         columns = _select_columns(table, args, sort_by)
         rows = table.values(columns)

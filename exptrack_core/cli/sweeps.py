@@ -78,7 +78,7 @@ def _summary(outcome, store: SweepStore) -> None:
         render_table(["trial", "status", *names, outcome.metric or "value"], rows,
                      title=f"sweep {outcome.sweep_id}")
     print("\n" + outcome_line(outcome))
-    if outcome.best is not None:
+    if outcome.best is not None and len(objectives) < 2:  # several objectives: the front above
         best = outcome.best
         print(best_line(outcome))
         print("best params:")
