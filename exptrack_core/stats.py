@@ -23,6 +23,16 @@ class Summary:
     ci_high: float | None
 
 
+def _t():
+    try:
+        from scipy import stats
+    except ImportError:  # an optional dependency (exptrack[sweep]): say so in one line
+        from exptrack_core.errors import ExptrackError
+
+        raise ExptrackError("confidence intervals and t-tests need scipy: pip install scipy") from None
+    return stats.t
+
+
 def _var(xs: Sequence[float]) -> float:
     m = sum(xs) / len(xs)
     return sum((x - m) ** 2 for x in xs) / (len(xs) - 1)
@@ -36,19 +46,15 @@ def describe(values: Sequence[float]) -> Summary:
     mean = sum(xs) / n
     if n < 2:
         return Summary(n, mean, None, None, None)
-    from scipy import stats
-
     std = math.sqrt(_var(xs))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * std / math.sqrt(n)
+    half = float(_t().ppf(0.5 + CONFIDENCE / 2, n - 1)) * std / math.sqrt(n)
     return Summary(n, mean, std, mean - half, mean + half)
 
 
 def _p(t: float, df: float) -> float:
-    from scipy import stats
-
     if math.isinf(t):  # no spread and different means: as scipy says, p = 0
         return 0.0
-    return float("nan") if math.isnan(t) or math.isnan(df) else float(2 * stats.t.sf(abs(t), df))
+    return float("nan") if math.isnan(t) or math.isnan(df) else float(2 * _t().sf(abs(t), df))
 
 
 def _ratio(num: float, den: float) -> float:

@@ -82,6 +82,9 @@ def test_compare_of_a_seeded_sweep_groups_by_everything_but_the_seed(seeded):
                                                                       pytest.approx(high))
     table = run_cli("compare", "--sweep", seeded, check=True).stdout
     assert "val_acc mean ± std" in table and "val_acc 95% CI" in table
+    top = json.loads(run_cli("compare", "--sweep", seeded, "--limit", "2", "--format", "json",
+                             check=True).stdout)
+    assert [(r["train.lr"], r["n"]) for r in top] == [(r["train.lr"], 3) for r in rows[:2]]
 
 
 def test_a_baseline_that_shares_the_seeds_is_compared_with_a_paired_t_test(seeded):

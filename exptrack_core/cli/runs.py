@@ -163,11 +163,9 @@ def cmd_compare(args) -> int:
     sort_by, mode = goal_of(args, args.sort_by)
     table = apply_filter(table, args.filter)
     table = sort_best_first(table, sort_by, mode)
-    if args.limit is not None:
-        if args.limit < 1:  # a slice by -1 would silently drop the last row
-            raise ExptrackError(f"invalid --limit {args.limit}: expected a positive integer "
-                                "(the number of rows to show)")
-        table = table.with_rows(table.rows[: args.limit])
+    if args.limit is not None and args.limit < 1:  # a slice by -1 would silently drop the last row
+        raise ExptrackError(f"invalid --limit {args.limit}: expected a positive integer "
+                            "(the number of rows to show)")
     columns, rows = _compare_rows(args, table, sort_by, mode, fmt)
     if args.export:
         path = Path(args.export)
@@ -199,6 +197,8 @@ def _compare_rows(args, table: RunTable, sort_by: str | None, mode: str, fmt: st
                     if not s.is_constant]
     keys = group_keys(args, table, seed_key, bool(config.get("seeds")), searched)
     if keys is None:
+        if args.limit:
+            table = table.with_rows(table.rows[: args.limit])
         columns = _select_columns(table, args, sort_by)
         rows = table.values(columns)
         if len(objectives) > 1:
@@ -214,8 +214,9 @@ def _compare_rows(args, table: RunTable, sort_by: str | None, mode: str, fmt: st
             metrics = [sort_by] + [m for m in metrics if m != sort_by]
     if not metrics:
         raise ExptrackError("no metric to summarise per group")
-    return grouped(table, keys, metrics, mode, seed_key, args.baseline,
-                   numeric=fmt in ("csv", "json"), objectives=objectives)
+    columns, rows = grouped(table, keys, metrics, mode, seed_key, args.baseline,
+                            numeric=fmt in ("csv", "json"), objectives=objectives)
+    return columns, rows[: args.limit] if args.limit else rows  # --limit: groups, not runs
 
 
 def rerun_command(params: dict[str, Any], project_params: Path = Path("params.yaml")) -> str:
