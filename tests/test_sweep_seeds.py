@@ -155,3 +155,13 @@ def test_promote_reruns_the_best_configurations_with_several_seeds_as_a_linked_s
     assert meta["settings"]["promoted_from"] == source and meta["config"]["seeds"] == 3
     assert f"val_acc={MEANS[(0.01, 0.0)]:.6g} (mean of 3 seeds)" in proc.stdout
     assert promoted["best"] == pytest.approx(MEANS[(0.01, 0.0)])
+
+
+def test_seeds_under_an_s_grid_run_every_point_of_it_with_every_seed(project):
+    (project / "params.yaml").write_text(PARAMS.replace("    train.wd: {values: [0.0, 0.1]}\n", ""))
+    proc = run_cli("sweep", "--seeds", "2", "-S", "train.wd=0,0.1", "--quiet", check=True)
+    assert "8 completed" in proc.stdout  # 2 lr (searched) x 2 wd (-S) x 2 seeds
+    runs = exptrack.ExperimentTracker().list_runs("seeded")
+    assert sorted((r["params"]["train"]["lr"], r["params"]["train"]["wd"],
+                   r["params"]["train"]["seed"]) for r in runs) == \
+        sorted((lr, wd, s) for lr in (0.1, 0.01) for wd in (0, 0.1) for s in range(2))

@@ -233,7 +233,8 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
 
         strategy = setgrid.search_for(config, seed, fixed, points)
         if points:  # run_cap counts per -S point; the controller caps the whole sweep
-            config = with_overrides(config, run_cap=setgrid.total_trials(config, points),
+            total = setgrid.total_trials(config, points)  # configurations: times the seeds
+            config = with_overrides(config, run_cap=total and total * (config.seeds or 1),
                                     allow_large=True)
     view = None
     if progress:
