@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trial-timeout", metavar="SECONDS",
                    help="stop a trial after SECONDS (SIGTERM, then SIGKILL); it ends timed_out")
     p.add_argument("--seed", type=int, help="seed of the search (random, bayes)")
+    p.add_argument("--seeds", type=int, metavar="N",
+                   help="run each configuration with N seeds (0..N-1 of --seed-key); ranked by the mean")
+    p.add_argument("--seed-key", metavar="KEY", help="the param the seeds go to (default train.seed)")
+    p.add_argument("--time-budget", metavar="DURATION",
+                   help="start no new trial after DURATION (2h, 30m, 90s or seconds); with "
+                   "--resume: a new budget from now")
     p.add_argument("--experiment", help="experiment name of the trials (default: the sweep name)")
     p.add_argument("--yes", action="store_true", help="allow a grid larger than the limit")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -78,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("promote", help="re-run a sweep's best configs at full budget")
     p.add_argument("sweep_id")
     p.add_argument("--top", type=int, default=3, help="how many of the best (default 3)")
+    p.add_argument("--seeds", type=int, metavar="N", help="run each of them with N seeds")
+    p.add_argument("--seed-key", metavar="KEY", help="the param the seeds go to (default train.seed)")
     p.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
                    help="e.g. -S train.epochs=25")
     p.add_argument("--params", default="params.yaml", metavar="FILE")
@@ -118,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="table", help="table (default), csv, json or md")
     p.add_argument("--export", metavar="FILE.csv", help="also write the table to a CSV file")
     p.add_argument("--limit", type=int, help="at most this many rows")
+    p.add_argument("--group-by", metavar="KEYS", help="one row per group of runs with equal KEYS "
+                   "(comma-separated params): n, mean ± std, 95%% CI (default for a seeded "
+                   "sweep: every param but the seed)")
+    p.add_argument("--baseline", metavar="GROUP", help="e.g. train.lr=0.01: p-value of a t-test "
+                   "of each group against it (paired when they share seeds, else Welch)")
     _add_dir(p)
     p.set_defaults(func=_cmd("runs", "cmd_compare"))
 

@@ -144,7 +144,9 @@ def goal_of(args, metric: str | None) -> tuple[str | None, str]:
     mode = args.mode
     name = goal = None
     if getattr(args, "sweep", None):
-        spec = (sweep_meta(args.dir, args.sweep).get("config") or {}).get("metric") or {}
+        from exptrack_core.sweep.keys import primary_metric
+
+        spec = primary_metric(sweep_meta(args.dir, args.sweep).get("config") or {})
         name, goal = spec.get("name"), spec.get("goal")
     metric = metric or name
     if mode is None:
@@ -161,13 +163,10 @@ def cmd_compare(args) -> int:
     sort_by, mode = goal_of(args, args.sort_by)
     table = apply_filter(table, args.filter)
     table = sort_best_first(table, sort_by, mode)
-    if args.limit is not None:
-        if args.limit < 1:  # a slice by -1 would silently drop the last row
-            raise ExptrackError(f"invalid --limit {args.limit}: expected a positive integer "
-                                "(the number of rows to show)")
-        table = table.with_rows(table.rows[: args.limit])
-    columns = _select_columns(table, args, sort_by)
-    rows = table.values(columns)
+    if args.limit is not None and args.limit < 1:  # a slice by -1 would silently drop the last row
+        raise ExptrackError(f"invalid --limit {args.limit}: expected a positive integer "
+                            "(the number of rows to show)")
+    columns, rows = _compare_rows(args, table, sort_by, mode, fmt)
     if args.export:
         path = Path(args.export)
         try:
@@ -178,6 +177,46 @@ def cmd_compare(args) -> int:
         print(f"wrote {len(rows)} row(s) to {path}", file=sys.stderr)
     render_rows(columns, rows if fmt in ("json", "csv") else local_times(columns, rows), fmt)
     return 0
+
+
+def _compare_rows(args, table: RunTable, sort_by: str | None, mode: str, fmt: str
+                  ) -> tuple[list[str], list[list[Any]]]:
+    """One row per run, or per group of runs (--group-by, a seeded sweep); the Pareto-optimal
+    rows of a multi-objective sweep marked."""
+    from exptrack_core.cli.groups import group_keys, grouped, pareto_column
+    from exptrack_core.sweep.keys import DEFAULT_SEED_KEY, objectives_of
+
+    config = (sweep_meta(args.dir, args.sweep).get("config") or {}) if args.sweep else {}
+    objectives = [o for o in objectives_of(config) if o.get("name") in table.metrics]
+    seed_key = config.get("seed_key", DEFAULT_SEED_KEY)
+    searched = []
+    if config.get("seeds"):
+        from exptrack_core.sweep.config import SweepConfig
+
+        searched = [s.name for s in SweepConfig.parse(config, allow_large=True).space.specs
+                    if not s.is_constant]
+    keys = group_keys(args, table, seed_key, bool(config.get("seeds")), searched)
+    if keys is None:
+        if args.limit:
+            table = table.with_rows(table.rows[: args.limit])
+        columns = _select_columns(table, args, sort_by)
+        rows = table.values(columns)
+        if len(objectives) > 1:
+            pareto_column(columns, rows, table, objectives)
+        return columns, rows
+    if args.columns:
+        metrics = [c.strip() for c in args.columns.split(",") if c.strip() in table.metrics]
+    elif len(objectives) > 1:
+        metrics = [o["name"] for o in objectives]
+    else:
+        metrics = key_metrics(table.metrics)
+        if sort_by in table.metrics:
+            metrics = [sort_by] + [m for m in metrics if m != sort_by]
+    if not metrics:
+        raise ExptrackError("no metric to summarise per group")
+    columns, rows = grouped(table, keys, metrics, mode, seed_key, args.baseline,
+                            numeric=fmt in ("csv", "json"), objectives=objectives)
+    return columns, rows[: args.limit] if args.limit else rows  # --limit: groups, not runs
 
 
 def rerun_command(params: dict[str, Any], project_params: Path = Path("params.yaml")) -> str:
@@ -208,6 +247,10 @@ def cmd_best(args) -> int:
     metric, mode = goal_of(args, args.metric)
     if metric is None:
         raise ExptrackError("best needs --metric NAME (or --sweep ID of a sweep with a metric)")
+    result = _sweep_best(args, runs, metric, mode)
+    if result is not None:
+        _print_result(result, fmt)
+        return 0
     found = best_run(runs, metric, mode)  # no DataFrame: pandas is not even imported
     if found is None:
         raise ExptrackError(f"no run has a finite value of {metric!r}")
@@ -221,12 +264,39 @@ def cmd_best(args) -> int:
         restore = dvc_restore_command(args.dir, run)
         if restore:
             result["restore"] = restore
+    _print_result(result, fmt)
+    return 0
+
+
+def _print_result(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         json.dump(result, sys.stdout, indent=1, default=str)
         print()
     else:
         sys.stdout.write(dump_yaml(result))
-    return 0
+
+
+def _sweep_best(args, runs: list[dict[str, Any]], metric: str, mode: str) -> dict[str, Any] | None:
+    """A seeded sweep's best configuration (by its mean), a multi-objective sweep's Pareto
+    front; None for any other selection of runs."""
+    from exptrack_core.cli import sweep_best
+    from exptrack_core.sweep.keys import DEFAULT_SEED_KEY, objectives_of
+
+    config = (sweep_meta(args.dir, args.sweep).get("config") or {}) if args.sweep else {}
+    seed_key = config.get("seed_key", DEFAULT_SEED_KEY) if config.get("seeds") else None
+    objectives = objectives_of(config)
+
+    def rerun(run):
+        return _rerun(args.dir, run)
+
+    if len(objectives) > 1 and not args.metric:
+        return sweep_best.pareto(runs, objectives, seed_key, rerun)
+    if seed_key is None:
+        return None
+    found = sweep_best.seeded_best(runs, metric, mode, seed_key, rerun)
+    if found is None:
+        raise ExptrackError(f"no configuration has a finite value of {metric!r}")
+    return found
 
 
 def _rerun(dir: Any, run: dict[str, Any]) -> str:

@@ -13,11 +13,13 @@ from exptrack_core.params import unflatten
 from exptrack_core.secrets import redact_params
 from exptrack_core.sweep.config import SweepConfig
 from exptrack_core.sweep.controller import rank_trials
+from exptrack_core.sweep.groups import best_of_groups, rank_groups
 from exptrack_core.sweep.journal import SweepStore, list_sweeps
+from exptrack_core.sweep.keys import DEFAULT_SEED_KEY, check_seed_key, check_seeds, objectives_of, primary_metric, time_budget
 from exptrack_core.sweep.progress import best_line, outcome_line, started_line
 from exptrack_core.sweep import lifecycle as api
 
-EXIT = {"completed": 0, "failed": 1, "interrupted": 130}
+EXIT = {"completed": 0, "budget_reached": 0, "failed": 1, "interrupted": 130}
 
 
 def _config(args) -> SweepConfig:
@@ -25,15 +27,28 @@ def _config(args) -> SweepConfig:
     base = SweepConfig.load(args.config, **kwargs) if args.config else api.config_from_params(
         args.params, **kwargs)
     return api.with_overrides(base, method=args.method, metric=args.metric, goal=args.goal,
-                              run_cap=args.trials, **kwargs)
+                              run_cap=args.trials, seeds=check_seeds(args.seeds, "--seeds"),
+                              seed_key=None if args.seed_key is None else
+                              check_seed_key(args.seed_key, "--seed-key"),
+                              time_budget=time_budget(args.time_budget, "--time-budget"), **kwargs)
 
 
 def _print_config(config: SweepConfig, out=sys.stdout) -> None:
     metric = config.metric
     print(f"method: {config.method}", file=out)
-    if metric:
+    if config.objectives:
+        print("metric: " + ", ".join(f"{m.name} ({m.goal})" for m in config.objectives)
+              + "  (Pareto front)", file=out)
+    elif metric:
         target = f", target {metric.target}" if metric.target is not None else ""
         print(f"metric: {metric.name} ({metric.goal}{target})", file=out)
+    if config.seeds:
+        print(f"seeds: {config.seeds} per configuration ({config.seed_key} = 0..{config.seeds - 1})",
+              file=out)
+    if config.time_budget:
+        from exptrack_core.sweep.feed import format_duration
+
+        print(f"time_budget: {format_duration(config.time_budget)}", file=out)
     size = config.grid_size()
     print(f"parameters: {', '.join(config.space.names)}"
           + (f"  (grid of {size} points)" if size is not None else ""), file=out)
@@ -53,13 +68,17 @@ def _summary(outcome, store: SweepStore) -> None:
     ranked = rank_trials(outcome.trials, outcome.goal)
     trials = ranked + [t for t in outcome.trials if t not in ranked]
     names = list(dict.fromkeys(k for t in trials for k in t.params))
-    rows = [[t.trial_id, t.status, *[redact_params(t.params).get(n) for n in names], t.value]
-            for t in trials]  # a secret-named param (-S +api_key=...) is never printed
-    print()
-    render_table(["trial", "status", *names, outcome.metric or "value"], rows,
-                 title=f"sweep {outcome.sweep_id}")
+    objectives = objectives_of(store.meta().get("config") or {})
+    if len(objectives) > 1:  # every objective of every trial, and the front they make
+        _objectives_summary(outcome, store, trials, names, objectives)
+    else:
+        rows = [[t.trial_id, t.status, *[redact_params(t.params).get(n) for n in names], t.value]
+                for t in trials]  # a secret-named param (-S +api_key=...) is never printed
+        print()
+        render_table(["trial", "status", *names, outcome.metric or "value"], rows,
+                     title=f"sweep {outcome.sweep_id}")
     print("\n" + outcome_line(outcome))
-    if outcome.best is not None:
+    if outcome.best is not None and len(objectives) < 2:  # several objectives: the front above
         best = outcome.best
         print(best_line(outcome))
         print("best params:")
@@ -71,7 +90,9 @@ def _summary(outcome, store: SweepStore) -> None:
         run = {"run_id": best.run_id, "params": shown}
         print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run,
                                           redact_params(best.params), rerun_command))
-    if outcome.status != "completed":
+    if outcome.status == "budget_reached":
+        print(f"extend it with: exptrack sweep --resume {outcome.sweep_id} --time-budget 1h")
+    elif outcome.status != "completed":
         print(f"resume with: exptrack sweep --resume {outcome.sweep_id}")
     from exptrack_core.run import get_tracker
     from exptrack_core.sweep.uploads import upload_hint
@@ -79,6 +100,28 @@ def _summary(outcome, store: SweepStore) -> None:
     hint = upload_hint(outcome.trials, get_tracker(store.root))  # said once, not per trial
     if hint:
         print(hint)
+
+
+def _objectives_summary(outcome, store, trials, names, objectives) -> None:
+    from exptrack_core.pareto import pareto_front
+    from exptrack_core.run import get_tracker
+    from exptrack_core.sweep.feed import objective_values
+
+    tracker = get_tracker(store.root)
+    goals = [o.get("goal", "minimize") for o in objectives]
+    values = [objective_values(tracker, t.run_id, [o["name"] for o in objectives]) for t in trials]
+    points = [[v[o["name"]] for o in objectives] if t.status in ("completed", "pruned") else [None]
+              for t, v in zip(trials, values)]
+    front = set(pareto_front(points, goals))
+    rows = [[t.trial_id, t.status, *[redact_params(t.params).get(n) for n in names],
+             *[v[o["name"]] for o in objectives], "*" if i in front else ""]
+            for i, (t, v) in enumerate(zip(trials, values))]
+    print()
+    render_table(["trial", "status", *names, *[o["name"] for o in objectives], "pareto"], rows,
+                 title=f"sweep {outcome.sweep_id}")
+    goals_text = ", ".join(f"{o['name']} {o.get('goal')}" for o in objectives)
+    print(f"\nPareto front ({goals_text}): "
+          + (", ".join(trials[i].trial_id for i in sorted(front)) or "no trial"))
 
 
 def cmd_sweep(args) -> int:
@@ -91,11 +134,14 @@ def cmd_sweep(args) -> int:
 
     timeout = trial_timeout(args.trial_timeout, "--trial-timeout")
     if args.resume:
-        if args.config or args.method or args.dry_run:
+        if args.config or args.method or args.dry_run or args.seeds or args.seed_key:
             raise ExptrackError("--resume continues a sweep as it was configured; leave out "
-                                "--config, --method and --dry-run")
+                                "--config, --method, --seeds, --seed-key and --dry-run")
+        budget = time_budget(args.time_budget, "--time-budget")
         store, config, meta = api.reopen(args.dir, args.resume)
         fixed = api.secrets_for_resume(meta, args.set, args.params)
+        if budget is not None:
+            api.extend_budget(store, budget)
         settings = meta.get("settings", {})
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
@@ -147,6 +193,7 @@ def cmd_sweep(args) -> int:
         max_retries = 1 if args.max_retries is None else args.max_retries
         api.check_settings(workers=workers, max_failures=args.max_failures,
                            max_retries=max_retries, seed=seed)
+        api.suggestions(config, 0, seed)  # the strategy checks its options before anything is written
         runner_executor = api.executor_for(executor, workers)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
@@ -196,13 +243,17 @@ def sweep_rows(dir: Any) -> list[dict[str, Any]]:
         if status == "running" and not store.controller_alive():
             status = "stopped"  # its controller died: resume it
         config = meta.get("config", {})
-        metric = (config.get("metric") or {})
+        metric = primary_metric(config)
         goal = metric.get("goal", "maximize")
         counts: dict[str, int] = {}
         for t in meta["trials"]:
             counts[t.status] = counts.get(t.status, 0) + 1
-        ranked = rank_trials(meta["trials"], goal)  # NaN and inf are never best
-        best = ranked[0].value if ranked else None
+        if config.get("seeds"):  # a configuration's mean over its seeds
+            found = best_of_groups(meta["trials"], goal, config.get("seed_key", DEFAULT_SEED_KEY))
+            best = found.value if found else None
+        else:
+            ranked = rank_trials(meta["trials"], goal)  # NaN and inf are never best
+            best = ranked[0].value if ranked else None
         rows.append({"sweep_id": meta["sweep_id"], "name": meta.get("name"),
                      "method": config.get("method"), "status": status, "trials": counts,
                      "metric": metric.get("name"), "best": best})
@@ -215,7 +266,7 @@ def cmd_sweeps(args) -> int:
         json.dump(rows, sys.stdout, indent=1)
         print()
         return 0
-    table = [[r["sweep_id"], r["name"], r["method"], r["status"],
+    table = [[r["sweep_id"], r["name"], r["method"], r["status"].replace("_", " "),
               " ".join(f"{k}:{v}" for k, v in sorted(r["trials"].items())),
               f"{r['metric']}={fmt_cell(r['best'])}" if r["best"] is not None else ""] for r in rows]
     render_table(["sweep", "name", "method", "status", "trials", "best"], table)
@@ -231,22 +282,32 @@ def cmd_promote(args) -> int:
         raise ExptrackError(f"sweep {args.sweep_id} has no metric to rank its trials by")
     if isinstance(args.top, bool) or args.top < 1:
         raise ExptrackError(f"invalid --top {args.top!r}: expected a positive integer")
-    ranked = rank_trials(source.trials().values(), metric.goal)
+    seeds = check_seeds(args.seeds, "--seeds") or config.seeds
+    seed_key = check_seed_key(args.seed_key, "--seed-key") if args.seed_key else config.seed_key
+    if config.seeds:  # a seeded sweep's best configurations: by their mean over seeds
+        ranked = rank_groups(source.trials().values(), metric.goal, config.seed_key)
+    else:
+        ranked = rank_trials(source.trials().values(), metric.goal)
     if not ranked:
         raise ExptrackError(f"sweep {args.sweep_id} has no finished trial with {metric.name}")
     given = api.fixed_params(args.set, args.params)
     api.require_secrets(meta, given, f"exptrack promote {args.sweep_id}", args.params)
+    if seeds and seed_key in given:
+        raise ExptrackError(f"-S {seed_key}: --seeds {seeds} gives each configuration seeds "
+                            f"0..{seeds - 1} of it; drop -S or --seeds")
     # a secret -S value is recorded redacted: given again, it reaches the trials, not the record
     secret = {k: v for k, v in given.items() if redact_params({k: v})[k] != v}
-    points = [{**t.params, **{k: v for k, v in given.items() if k not in secret}}
+    points = [{k: v for k, v in {**t.params, **{k: v for k, v in given.items() if k not in secret}
+                                 }.items() if not seeds or k != seed_key}
               for t in ranked[: args.top]]
-    promoted = api.with_overrides(config, method="grid", run_cap=len(points), allow_large=True)
+    promoted = api.with_overrides(config, method="grid", run_cap=len(points) * (seeds or 1),
+                                  seeds=seeds, seed_key=seed_key, allow_large=True)
     api.check_settings(workers=args.workers, max_failures=args.max_failures)
     store = api.start(promoted, dir=args.dir, experiment=meta.get("experiment"),
                       fixed=secret, settings={"promoted_from": args.sweep_id, "points": points},
                       argv=sys.argv)
-    print(f"promoting the top {len(points)} trial(s) of {args.sweep_id} as sweep {store.id}",
-          file=sys.stderr)
+    print(f"promoting the top {len(points)} configuration(s) of {args.sweep_id} as sweep {store.id}"
+          + (f", {seeds} seeds each" if seeds else ""), file=sys.stderr)
     outcome = api.execute(store, promoted, executor=args.executor or "local", workers=args.workers,
                           backends=args.backend, max_failures=args.max_failures,
                           progress=not args.quiet, strategy=FixedPoints(points), fixed=secret)

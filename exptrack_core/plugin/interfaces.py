@@ -35,7 +35,8 @@ class TrialView:
 
     ``status`` is ``running`` while it runs, then what it ended as (``completed``, ``pruned``,
     ``failed``, ``killed``...); ``value`` is its sweep metric (the last, or the best reached, as
-    the sweep's config says), ``None`` when it has none yet. Reading it as a mapping
+    the sweep's config says), ``None`` when it has none yet; ``values`` holds every objective's
+    value by name on a multi-objective sweep (``None`` elsewhere). Reading it as a mapping
     (``t["params"]``, ``t.get("status")``) still works for strategies written for the dict form.
     """
 
@@ -43,11 +44,12 @@ class TrialView:
     params: dict[str, Any]
     status: str
     value: float | None = None
+    values: Mapping[str, float | None] | None = None
 
     @classmethod
     def of(cls, trial: Mapping[str, Any]) -> "TrialView":
         return cls(str(trial["trial_id"]), dict(trial.get("params") or {}), str(trial["status"]),
-                   trial.get("value"))
+                   trial.get("value"), trial.get("values"))
 
     def __getitem__(self, key: str) -> Any:
         if key not in _VIEW_KEYS:
@@ -61,7 +63,7 @@ class TrialView:
         return _VIEW_KEYS
 
 
-_VIEW_KEYS = ("trial_id", "params", "status", "value")
+_VIEW_KEYS = ("trial_id", "params", "status", "value", "values")
 
 
 @runtime_checkable

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from exptrack_core.errors import UnknownNameError
+from exptrack_core.sweep.keys import (DEFAULT_SEED_KEY, check_seed_key, check_seeds, check_watched,
+                                      time_budget, watched_metric)
 from exptrack_core.sweep.space import ParamSpace, SweepConfigError
 
 GRID_LIMIT = 10_000
@@ -24,7 +26,7 @@ BUILTIN_METHODS = ("bayes", "grid", "random")
 WANDB_ONLY_KEYS = ("apiVersion", "controller", "entity", "image_uri", "job", "kind", "project",
                    "scheduler")
 KNOWN_KEYS = ("command", "description", "early_terminate", "method", "metric", "name",
-              "parameters", "program", "run_cap", "trial_timeout")
+              "parameters", "program", "run_cap", "trial_timeout", "seeds", "seed_key", "time_budget")
 GOALS = ("minimize", "maximize")
 IMPUTE = ("worst", "best", "latest")
 HYPERBAND_KEYS = ("type", "min_iter", "max_iter", "s", "eta", "strict")
@@ -60,6 +62,11 @@ class SweepConfig:
     run_cap: int | None = None
     trial_timeout: float | None = None  # seconds a trial may run before it is stopped
     early_terminate: dict[str, Any] | None = None
+    # every objective of a multi-objective sweep (``metric:`` a list); ``metric`` is the first
+    objectives: list[Metric] = field(default_factory=list)
+    seeds: int | None = None        # each configuration runs with seeds 0..seeds-1 of seed_key
+    seed_key: str = DEFAULT_SEED_KEY
+    time_budget: float | None = None  # seconds after which no new trial starts
     options: dict[str, Any] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
@@ -106,8 +113,8 @@ class SweepConfig:
             if key in WANDB_ONLY_KEYS or key in BUILTIN_METHODS:
                 ignored.append(key)
             elif key == "metrics":
-                raise SweepConfigError("metrics", "multi-objective sweeps are not supported; "
-                                       "give one metric: {name: ..., goal: ...}")
+                raise SweepConfigError("metrics", "unknown key; a multi-objective sweep lists its "
+                                       "objectives under metric: [{name: ..., goal: ...}, ...]")
             else:
                 accepted = sorted({*KNOWN_KEYS, *WANDB_ONLY_KEYS, method})
                 raise SweepConfigError(str(key), (
@@ -115,7 +122,8 @@ class SweepConfig:
         if "parameters" not in data:
             raise SweepConfigError("parameters", "missing; a sweep needs at least one parameter")
         space = ParamSpace.parse(data["parameters"])
-        metric = _metric(data["metric"], ignored) if "metric" in data else None
+        objectives = _objectives(data["metric"], ignored) if "metric" in data else []
+        metric = objectives[0] if objectives else None
         cfg = cls(
             method=method, space=space, metric=metric,
             name=_text(data, "name"), description=_text(data, "description"),
@@ -123,6 +131,10 @@ class SweepConfig:
             run_cap=_run_cap(data.get("run_cap")),
             trial_timeout=trial_timeout(data.get("trial_timeout"), "trial_timeout"),
             early_terminate=_early_terminate(data.get("early_terminate"), ignored),
+            objectives=objectives if len(objectives) > 1 else [],
+            seeds=check_seeds(data.get("seeds"), "seeds"),
+            seed_key=check_seed_key(data.get("seed_key", DEFAULT_SEED_KEY)),
+            time_budget=time_budget(data.get("time_budget"), "time_budget"),
             options=_options(data.get(method), method), ignored=ignored, raw=data)
         cfg._check_method(allow_large, grid_limit)
         return cfg
@@ -133,6 +145,15 @@ class SweepConfig:
                                    "metric: {name: val_loss, goal: minimize}")
         if self.early_terminate is not None and self.metric is None:
             raise SweepConfigError("metric", "early_terminate needs a metric to compare trials by")
+        if self.early_terminate is not None:
+            check_watched(self.early_terminate, [m.name for m in self.objectives or [self.metric]])
+        if self.seeds is not None:
+            hit = next((n for n in self.space.names if n == self.seed_key
+                        or n.startswith(self.seed_key + ".")), None)
+            if hit is not None:
+                raise SweepConfigError(f"parameters.{hit}", (
+                    f"the sweep searches its seed key {self.seed_key!r}; with seeds: each "
+                    "configuration runs once per seed: drop it from parameters or set seed_key"))
         if self.method == "grid":
             check_grid_size(self.space, grid_limit, allow_large, self.run_cap)
 
@@ -147,10 +168,14 @@ class SweepConfig:
         """The plain dict handed to strategy and stopper factories."""
         out: dict[str, Any] = {"method": self.method, "parameters": self.raw["parameters"],
                                self.method: dict(self.options)}
-        if self.metric is not None:
+        if self.objectives:
+            out["metric"] = [m.to_dict() for m in self.objectives]
+        elif self.metric is not None:
             out["metric"] = self.metric.to_dict()
+        if self.seeds is not None:
+            out["seeds"], out["seed_key"] = self.seeds, self.seed_key
         for key in ("name", "description", "program", "command", "run_cap", "trial_timeout",
-                    "early_terminate"):
+                    "early_terminate", "time_budget"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -252,6 +277,27 @@ def _as_number(text: str) -> str:
     return f"{sign}{whole}.{frac or '0'}e{esign or '+'}{exp}"
 
 
+def _objectives(raw: Any, ignored: list[str]) -> list[Metric]:
+    """``metric:`` is one ``{name, goal}`` or, for a multi-objective sweep, a list of them."""
+    if not isinstance(raw, list):
+        return [_metric(raw, ignored)]
+    if not raw:
+        raise SweepConfigError("metric", "an empty list; give one or more {name: ..., goal: ...}")
+    out: list[Metric] = []
+    for i, item in enumerate(raw):
+        try:
+            m = _metric(item, ignored)
+        except SweepConfigError as exc:
+            raise SweepConfigError(exc.path.replace("metric", f"metric[{i}]", 1), exc.why) from None
+        if m.target is not None and len(raw) > 1:
+            raise SweepConfigError(f"metric[{i}].target", "a multi-objective sweep has no single "
+                                   "target to stop at; remove target")
+        if any(o.name == m.name for o in out):
+            raise SweepConfigError(f"metric[{i}].name", f"{m.name!r} is listed twice")
+        out.append(m)
+    return out
+
+
 def _metric(raw: Any, ignored: list[str]) -> Metric:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise SweepConfigError("metric.name" if isinstance(raw, Mapping) else "metric", (
@@ -293,7 +339,9 @@ def _early_terminate(raw: Any, ignored: list[str]) -> dict[str, Any] | None:
     out: dict[str, Any] = {"type": "hyperband", "eta": 3, "strict": True}
     for key, value in raw.items():
         path = f"early_terminate.{key}"
-        if key not in HYPERBAND_KEYS:
+        if key == "metric":
+            out[key] = value  # checked against the objectives by check_watched
+        elif key not in HYPERBAND_KEYS:
             ignored.append(path)  # the W&B controller drops unknown hyperband keys too
         elif key in ("min_iter", "max_iter") and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -321,5 +369,5 @@ def _options(raw: Any, method: str) -> dict[str, Any]:
     return dict(raw)
 
 
-__all__ = ["BUILTIN_METHODS", "GRID_LIMIT", "Metric", "SweepConfig", "SweepConfigError",
+__all__ = ["BUILTIN_METHODS", "DEFAULT_SEED_KEY", "GRID_LIMIT", "Metric", "time_budget", "watched_metric", "SweepConfig", "SweepConfigError",
            "WANDB_ONLY_KEYS", "check_grid_size"]

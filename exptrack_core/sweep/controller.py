@@ -24,6 +24,8 @@ from exptrack_core.secrets import redact_params
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
                   get_tracker)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
+from exptrack_core.sweep.groups import best_of_groups
+from exptrack_core.sweep.keys import watched_metric
 from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.stopping import CurveReader, build_stopper
 from exptrack_plugins.wandb.agent import WandbFollower, agent_env
@@ -106,13 +108,16 @@ class SweepRunner:
         self.timing_out: set[str] = set()
         self._followed_at = 0.0
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
-        self._curves = CurveReader(self.tracker, self.metric) if self._stopper else None
+        self._curves = CurveReader(self.tracker, watched_metric(config.to_dict())[0]) \
+            if self._stopper else None  # a multi-objective sweep watches one objective
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def history(self) -> list[dict[str, Any]]:
         return [t.as_history() for t in self.trials.values()]
 
     def best(self) -> TrialRecord | None:
+        if getattr(self.config, "seeds", None):  # a configuration's result: its mean over seeds
+            return best_of_groups(self.trials.values(), self.goal, self.config.seed_key)
         ranked = rank_trials(self.trials.values(), self.goal)
         return ranked[0] if ranked else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -17,6 +18,7 @@ from exptrack_core.sweep.asking import suggest
 from exptrack_core.run import resolve_dir
 from exptrack_core.sweep.controller import SweepOutcome, SweepRunner
 from exptrack_core.sweep.config import SweepConfig
+from exptrack_core.sweep.feed import TrialFeed
 from exptrack_core.sweep.journal import SweepStore
 
 DEFAULT_PARAMS = "params.yaml"
@@ -36,9 +38,17 @@ def config_from_params(path: str | os.PathLike = DEFAULT_PARAMS, **kwargs: Any) 
 
 
 def with_overrides(config: SweepConfig, *, method: str | None = None, metric: str | None = None,
-                   goal: str | None = None, run_cap: int | None = None, **kwargs: Any) -> SweepConfig:
+                   goal: str | None = None, run_cap: int | None = None, seeds: int | None = None,
+                   seed_key: str | None = None, time_budget: float | None = None,
+                   **kwargs: Any) -> SweepConfig:
     """The config with command-line choices applied, checked again as a whole."""
     data = config.to_dict()
+    if (metric or goal) and config.objectives:
+        raise ExptrackError("--metric/--goal: the sweep has several objectives "
+                            f"({', '.join(m.name for m in config.objectives)}); change them in its file")
+    for key, value in (("seeds", seeds), ("seed_key", seed_key), ("time_budget", time_budget)):
+        if value is not None:
+            data[key] = value
     if method:
         data.pop(data.get("method"), None)
         data["method"] = method
@@ -78,6 +88,9 @@ def check_fixed(config: SweepConfig, fixed: Mapping[str, Any]) -> None:
     """A value fixed with -S on a key the sweep searches would silently replace every
     suggestion (each trial at the same value): refuse it before anything runs."""
     searched = [spec.name for spec in config.space.specs if not spec.is_constant]  # -S may override a constant
+    if config.seeds and config.seed_key in fixed:
+        raise ExptrackError(f"-S {config.seed_key}: the sweep runs each configuration with seeds "
+                            f"0..{config.seeds - 1} of it; drop -S or --seeds")
     for key in fixed:
         hit = next((n for n in searched if key == n or key.startswith(n + ".")
                     or n.startswith(key + ".")), None)
@@ -172,8 +185,18 @@ def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
     meta = store.meta()
     meta["fixed"] = redact_params(dict(fixed or {}))  # a secret -S value is given again on --resume
     meta["settings"] = dict(settings or {})
+    budget = meta["settings"].get("time_budget") or config.time_budget
+    if budget and "deadline" not in meta["settings"]:
+        meta["settings"]["deadline"] = time.time() + budget  # wall clock, kept across --resume
     store.write_meta(meta)
     return store
+
+
+def extend_budget(store: SweepStore, budget: float) -> None:
+    """``--resume ID --time-budget 1h``: the sweep may start new trials for ``budget`` from now."""
+    meta = store.meta()
+    meta.setdefault("settings", {}).update(time_budget=budget, deadline=time.time() + budget)
+    store.write_meta(meta)
 
 
 def reopen(dir: str | os.PathLike | None, sweep_id: str) -> tuple[SweepStore, SweepConfig, dict]:
@@ -210,7 +233,8 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
 
         strategy = setgrid.search_for(config, seed, fixed, points)
         if points:  # run_cap counts per -S point; the controller caps the whole sweep
-            config = with_overrides(config, run_cap=setgrid.total_trials(config, points),
+            total = setgrid.total_trials(config, points)  # configurations: times the seeds
+            config = with_overrides(config, run_cap=total and total * (config.seeds or 1),
                                     allow_large=True)
     view = None
     if progress:
@@ -218,13 +242,19 @@ def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", 
 
         total = config.run_cap or config.grid_size() if config.method == "grid" else config.run_cap
         view = SweepProgress(total, config.metric.name if config.metric else None)
+    # seeds, objectives and the budget are the feed's business, not the strategy's
+    feed = TrialFeed(strategy or get_registry().strategy(
+        config.method, config.space, config.to_dict(), seed), config,
+        deadline=(meta.get("settings") or {}).get("deadline"),
+        budget=(meta.get("settings") or {}).get("time_budget"))
     runner = SweepRunner(config, store, executor=executor, executor_options={"workers": workers},
                          backends=backends, max_failures=max_failures, max_retries=max_retries,
                          seed=seed, cwd=cwd, trial_timeout=trial_timeout,
                          fixed=fixed, objective=objective, progress=view,
-                         strategy=strategy)
+                         strategy=feed)
+    feed.runner = runner
     try:
-        return runner.run()
+        return feed.finish(runner.run())
     finally:
         if view is not None:
             view.close()
@@ -240,6 +270,7 @@ def suggestions(config: SweepConfig, n: int, seed: int | None = None,
         strategy = search_for(config, seed, {}, points)
     else:
         strategy = get_registry().strategy(config.method, config.space, config.to_dict(), seed)
+    strategy = TrialFeed(strategy, config)  # seeds as the sweep hands them out
     history: list[TrialView] = []
     out = []
     for i in range(n):
@@ -284,5 +315,5 @@ def result_of(outcome: SweepOutcome) -> SweepResult:
                        trials_frame(outcome), outcome.message)
 
 
-__all__ = ["SweepResult", "check_secret_executor", "executor_for", "hidden_secrets", "require_secrets", "secrets_for_resume", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
+__all__ = ["SweepResult", "check_secret_executor", "executor_for", "extend_budget", "hidden_secrets", "require_secrets", "secrets_for_resume", "check_fixed", "check_settings", "config_from_params", "execute", "fixed_params",
            "reopen", "result_of", "start", "suggestions", "trials_frame", "with_overrides"]

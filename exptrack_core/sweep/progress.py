@@ -70,14 +70,16 @@ def started_line(store: Any, config: Any) -> str:
 def outcome_line(outcome: Any) -> str:
     """``sweep ID completed: 4 completed, 1 pruned``: how a sweep ended."""
     counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items()))
-    return (f"sweep {outcome.sweep_id} {outcome.status}: {counts or 'no trials'}"
+    return (f"sweep {outcome.sweep_id} {outcome.status.replace('_', ' ')}: {counts or 'no trials'}"
             + (f" ({outcome.message})" if outcome.message else ""))
 
 
 def best_line(outcome: Any) -> str:
     best = outcome.best
+    seeds = best.extra.get("seeds")  # a seeded sweep's best: a configuration's mean
     return (f"best: trial {best.trial_id} (run {best.run_id}) "
-            f"{outcome.metric or 'value'}={fmt_cell(best.value)}")
+            f"{outcome.metric or 'value'}={fmt_cell(best.value)}"
+            + (f" (mean of {seeds} seeds)" if seeds else ""))
 
 
 def final_lines(outcome: Any, store: Any) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.journal import SweepStore
+from exptrack_core.sweep.keys import watched_metric
 
 
 class CurveReader:
@@ -48,8 +49,9 @@ def build_stopper(config: dict[str, Any]):
     early = config.get("early_terminate")
     if not early:
         return None
-    goal = (config.get("metric") or {}).get("goal", "maximize")
-    return get_registry().stopper(early["type"], early, goal)
+    _, goal = watched_metric(config)
+    options = {k: v for k, v in early.items() if k != "metric"}  # ours, not the stopper's
+    return get_registry().stopper(early["type"], options, goal)
 
 
 def attach_stopper(run: Any) -> None:
@@ -60,7 +62,7 @@ def attach_stopper(run: Any) -> None:
     except OSError:
         return  # a sweep record elsewhere (e.g. a DVC temp dir): no early stopping
     stopper = build_stopper(config)
-    metric = (config.get("metric") or {}).get("name")
+    metric, _ = watched_metric(config)
     if stopper is None or not metric:
         return
     reader = CurveReader(run.tracker, metric)

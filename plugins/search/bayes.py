@@ -16,7 +16,12 @@ probe the same point. Failed trials and non-finite values are imputed from the c
 
 Options (``bayes:`` in the sweep config):
 
-- ``sampler``: ``auto`` (default: GP when no parameter is categorical, TPE otherwise), ``gp``, ``tpe``
+- ``sampler``: ``auto`` (default: GP when no parameter is categorical, TPE otherwise; NSGA-II for
+  a multi-objective sweep), ``gp``, ``tpe``, ``nsga2``
+
+A multi-objective sweep (``metric:`` a list) runs a study with one direction per objective; each
+trial's values come from its ``TrialView.values`` (the sweep reads every objective's last value),
+imputed per objective as a single objective's value is.
 - ``n_startup_trials``: the first trials, drawn by Optuna's seeded random sampler before the model
   takes over (default 10, Optuna's own; the model waits for that many completed trials)
 """
@@ -33,7 +38,8 @@ from exptrack_core.errors import ExptrackError
 from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.sweep.space import ParamSpace
 
-SAMPLERS = ("auto", "gp", "tpe")
+SAMPLERS = ("auto", "gp", "tpe", "nsga2")
+MULTI_SAMPLERS = ("auto", "tpe", "nsga2")
 DEFAULT_STARTUP = 10
 _OPTIONS = ("sampler", "n_startup_trials")
 RUNNING = "running"  # a record's state: RUNNING, a float (its value as the model sees it) or None
@@ -49,14 +55,20 @@ class BayesSearch:
 
     def __init__(self, space: ParamSpace, config: Mapping[str, Any] | None = None,
                  seed: int | None = None):
+        from exptrack_core.sweep.keys import objectives_of
+
         config = dict(config or {})
-        metric = config.get("metric") or {}
-        if not metric.get("name"):
+        objectives = objectives_of(config)
+        if not objectives or not objectives[0].get("name"):
             raise ExptrackError("method bayes needs a metric to optimise, e.g. "
                                 "metric: {name: val_loss, goal: minimize}")
+        metric = objectives[0]
         self.space = space
         self.goal = metric.get("goal", "minimize")
         self.impute = metric.get("impute", "worst")
+        # several objectives: their names and goals, in order (one Optuna direction each)
+        self.objectives = [(o["name"], o.get("goal", "minimize")) for o in objectives] \
+            if len(objectives) > 1 else []
         self.seed = secrets.randbits(32) if seed is None else seed
         options = dict(config.get("bayes") or {})
         for key in options:
@@ -67,7 +79,12 @@ class BayesSearch:
         if self.sampler not in SAMPLERS:
             raise ExptrackError(f"bayes.sampler: unknown sampler {self.sampler!r}; accepted: "
                                 f"{', '.join(SAMPLERS)}")
-        if self.sampler == "auto":
+        if self.objectives and self.sampler not in MULTI_SAMPLERS:
+            raise ExptrackError(f"bayes.sampler: {self.sampler!r} optimises one objective; a "
+                                f"multi-objective sweep accepts {', '.join(MULTI_SAMPLERS)}")
+        if self.sampler == "auto" and self.objectives:
+            self.sampler = "nsga2"  # Optuna's multi-objective default
+        elif self.sampler == "auto":
             self.sampler = "tpe" if any(s.is_categorical for s in space.searchable) else "gp"
         self.n_startup = options.get("n_startup_trials", DEFAULT_STARTUP)
         if isinstance(self.n_startup, bool) or not isinstance(self.n_startup, int) \
@@ -109,11 +126,23 @@ class BayesSearch:
         return ospace.from_internal(trial.params)
 
     # -- the history as the model sees it --------------------------------------------------------
+    def _goals(self) -> list[str]:
+        return [g for _, g in self.objectives] or [self.goal]
+
+    def _vector(self, t: TrialView) -> list[Any]:
+        """The trial's objective values: (value,), or every objective's from ``values``."""
+        if not self.objectives:
+            return [t.get("value")]
+        values = t.get("values") or {}
+        return [values.get(name) for name, _ in self.objectives]
+
     def _records(self, history: Sequence[TrialView]) -> list[Record]:
-        finite = [float(t["value"]) for t in history
-                  if t.get("status") == "completed" and _finite(t.get("value"))]
-        worst = (min if self.goal == "maximize" else max)(finite) if finite else None
-        best = (max if self.goal == "maximize" else min)(finite) if finite else None
+        done = [self._vector(t) for t in history if t.get("status") == "completed"]
+        columns = [[float(v[j]) for v in done if _finite(v[j])] for j in range(len(self._goals()))]
+        worst = [((min if g == "maximize" else max)(c) if c else None)
+                 for g, c in zip(self._goals(), columns)]
+        best = [((max if g == "maximize" else min)(c) if c else None)
+                for g, c in zip(self._goals(), columns)]
         records: list[Record] = []
         for t in history:
             params = self._ospace.to_internal(t.get("params") or {})
@@ -125,10 +154,15 @@ class BayesSearch:
             if status == "running":
                 records.append((key, RUNNING))
                 continue
-            value = t.get("value")
-            if not _finite(value) or (status == "failed" and self.impute != "latest"):
-                value = best if self.impute == "best" else worst
-            records.append((key, None if value is None else float(value)))
+            vector = []
+            for j, value in enumerate(self._vector(t)):
+                if not _finite(value) or (status == "failed" and self.impute != "latest"):
+                    value = best[j] if self.impute == "best" else worst[j]
+                vector.append(None if value is None else float(value))
+            if None in vector:
+                records.append((key, None))
+            else:
+                records.append((key, tuple(vector) if self.objectives else vector[0]))
         return records
 
     # -- keeping the study in step ---------------------------------------------------------------
@@ -163,7 +197,7 @@ class BayesSearch:
         # seed of its own, so a resumed sweep does not replay the random start it already ran.
         seed = self.seed if not records else _derive_seed(self.seed, len(records))
         self._study = optuna.create_study(
-            direction="maximize" if self.goal == "maximize" else "minimize",
+            directions=["maximize" if g == "maximize" else "minimize" for g in self._goals()],
             sampler=self._make_sampler(optuna, seed))
         self._known, self._numbers, self._asked = [], [], {}
         self.rebuilds += 1
@@ -179,8 +213,8 @@ class BayesSearch:
             trial = create_trial(state=TrialState.RUNNING, params=params,
                                  distributions=self._ospace.dists)
         else:
-            trial = create_trial(state=TrialState.COMPLETE, value=state, params=params,
-                                 distributions=self._ospace.dists)
+            trial = create_trial(state=TrialState.COMPLETE, values=list(self._as_values(state)),
+                                 params=params, distributions=self._ospace.dists)
         self._study.add_trial(trial)
         return len(self._study.get_trials(deepcopy=False)) - 1
 
@@ -190,10 +224,15 @@ class BayesSearch:
         if state is None:  # killed, or failed with nothing to impute from: out of the model
             self._study.tell(number, state=optuna.trial.TrialState.FAIL)
         else:
-            self._study.tell(number, state)
+            self._study.tell(number, list(self._as_values(state)))
+
+    def _as_values(self, state: Any) -> tuple:
+        return tuple(state) if isinstance(state, tuple) else (state,)
 
     def _make_sampler(self, optuna: Any, seed: int) -> Any:
         startup = optuna.samplers.RandomSampler(seed=seed)
+        if self.sampler == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed)
         if self.sampler == "gp":
             return optuna.samplers.GPSampler(seed=seed, independent_sampler=startup,
                                              n_startup_trials=self.n_startup,
