@@ -43,8 +43,8 @@ def get_tracker(dir: str | os.PathLike | None = None, name: str | None = None):
 
 def split_backends(backends: str | Iterable[str] | None) -> tuple[str, list[str]]:
     """``"local,wandb"`` -> (tracker name, backend names), every name checked against the registry."""
-    if backends is None:
-        backends = os.environ.get(ENV_BACKENDS) or "local"
+    if backends is None:  # nothing named: the configured tracker alone
+        backends = os.environ.get(ENV_BACKENDS) or os.environ.get(ENV_TRACKER) or "local"
     names = [b.strip() for b in (backends.split(",") if isinstance(backends, str) else backends)]
     names = [n for n in names if n]
     registry = get_registry()

@@ -21,8 +21,8 @@ from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import suggest
 from exptrack_core.secrets import redact_params
-from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
-                  get_tracker)
+from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
+                  ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.stopping import CurveReader, build_stopper
@@ -77,7 +77,8 @@ class SweepRunner:
         self.store = store
         self.meta = store.meta()
         self.experiment = self.meta["experiment"]
-        self.tracker = get_tracker(store.root)
+        self.tracker_name = split_backends(backends)[0]  # --backend may name the tracker
+        self.tracker = get_tracker(store.root, self.tracker_name)
         registry = get_registry()
         self.strategy = strategy or registry.strategy(
             config.method, config.space, config.to_dict(), seed)
@@ -169,7 +170,10 @@ class SweepRunner:
                ENV_EXPERIMENT: self.experiment, PARAMS_ENV: json.dumps(full, default=str)}
         # A trial logs where the sweep says, not where the program's own defaults say (several
         # trials writing the workspace's DVC metrics files at once would clobber each other).
-        env[ENV_BACKENDS] = self.backends or getattr(self.executor, "default_backends", "local")
+        # The trial records where the controller reads: the same tracker, whatever it is.
+        env[ENV_TRACKER] = self.tracker_name
+        env[ENV_BACKENDS] = self.backends or getattr(self.executor, "default_backends",
+                                                     self.tracker_name)
         launch = TrialLaunch(trial_id, run_id, full, env, self.tracker.run_dir(run_id),
                              cwd=self.cwd, objective=self.objective,
                              name=f"{self.store.id}-{trial_id}")
