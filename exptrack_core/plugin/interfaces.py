@@ -67,7 +67,16 @@ _VIEW_KEYS = ("trial_id", "params", "status", "value")
 @runtime_checkable
 class Tracker(Protocol):
     """The system of record. Every method here is called by the core (the run, the sweep
-    controller, early stopping, the CLI); a tracker that lacks one breaks that caller."""
+    controller, early stopping, the CLI); a tracker that lacks one breaks that caller.
+
+    A run, as ``read_run``/``get_run``/``list_runs`` give it, is a dict with ``run_id``,
+    ``experiment_name``, ``status`` (one of ``STATUSES``, or ``crashed``), ``note``,
+    ``created_at`` and ``finished_at`` (ISO text, ``None`` while running), ``params`` (nested),
+    ``tags``, ``description``, ``sweep_id``, ``trial_id``, ``run_dir`` and ``summary``
+    (``{metric: {"last", "min", "max", "count", "step"}}``); with history also ``metrics``
+    (``{metric: [{"step", "value", "timestamp"}]}``), ``context`` and ``artifacts`` (names).
+    ``run_dir(run_id)`` is a directory the run owns: a trial's executor writes its logs there.
+    """
 
     root: Path
 
@@ -140,7 +149,10 @@ class EarlyStopper(Protocol):
 @runtime_checkable
 class Executor(Protocol):
     """Where trials run. The controller never blocks on an executor: it launches while
-    ``free_slots`` > 0 and polls for exits."""
+    ``free_slots`` > 0 and polls for exits. A process executor runs ``trial.argv`` in
+    ``trial.cwd`` with ``trial.env`` added to its environment (that is how the program joins its
+    trial). Optional: a ``default_backends`` attribute, the ``--backend`` its trials get when the
+    sweep names none (the tracker alone otherwise)."""
 
     @property
     def free_slots(self) -> int:
