@@ -63,12 +63,12 @@ def test_the_package_imports_nothing_of_exptrack_but_exptrack_plugin():
                 (path.name, names)
 
 
-def test_exptrack_plugins_lists_the_installed_tracker_and_executor(env):
+def test_exptrack_plugins_lists_the_installed_tracker_executor_and_trial_adapter(env):
     out = run_cli("plugins", "--json", env=env, check=True)
     found = {p["name"]: p for p in json.loads(out.stdout)["plugins"]}["conformance"]
     assert found["distribution"] == "exptrack-conformance-demo"
     assert sorted((p["family"], p["name"]) for p in found["provides"]) == [
-        ("executor", "groups"), ("tracker", "events")]
+        ("executor", "groups"), ("tracker", "events"), ("trial_adapter", "toylog")]
 
 
 def _journal(workdir: Path) -> tuple[str | None, list[dict]]:
@@ -149,3 +149,36 @@ def _assert_calls_match_the_protocols(log: Path) -> None:
         declared = getattr(protocols[obj], method, None)
         assert declared is not None, f"the core calls {obj}.{method}, which the Protocol lacks"
         inspect.signature(declared).bind(None, *range(nargs), **dict.fromkeys(kwargs))
+
+
+TOY_SCRIPT = '''
+from exptrack_conformance_demo import toylog  # another library; no exptrack here
+
+p = toylog.params()
+for step in range(3):
+    toylog.log(step, loss=(p["x"] - 0.3) ** 2 + 1 / (step + 1))
+'''
+
+TOY_SWEEP = '''
+name: toy
+method: grid
+metric: {name: loss, goal: minimize}
+program: toy.py
+parameters:
+  x: {values: [0.1, 0.3, 0.5]}
+'''
+
+
+@pytest.mark.slow
+def test_an_unchanged_script_of_another_library_is_a_trial_through_its_trial_adapter(workdir, env):
+    (workdir / "toy.py").write_text(TOY_SCRIPT)
+    (workdir / "sweep.yaml").write_text(TOY_SWEEP)
+    local = {k: v for k, v in env.items() if k != "EXPTRACK_TRACKER"}  # the built-in tracker
+    out = run_cli("sweep", "--config", "sweep.yaml", env=local)
+    assert out.returncode == 0, out.stderr
+    assert "best params:\n  x: 0.3\n" in out.stdout
+    runs = json.loads(run_cli("runs", "--json", env=local, check=True).stdout)
+    assert sorted((r["status"], round(r["loss"], 6)) for r in runs) == sorted(
+        ("completed", round((x - 0.3) ** 2 + 1 / 3, 6)) for x in (0.1, 0.3, 0.5))
+    shown = json.loads(run_cli("show", runs[0]["run_id"], "--json", env=local, check=True).stdout)
+    assert [p["step"] for p in shown["metrics"]["loss"]] == [0, 1, 2]  # followed as it grew

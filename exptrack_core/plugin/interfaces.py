@@ -173,5 +173,32 @@ class Executor(Protocol):
         """Stop every running trial, waiting at most ``grace`` seconds; their exits."""
 
 
+@runtime_checkable
+class TrialFollower(Protocol):
+    """Copies what one running trial's script records (in its library's own files) into the
+    trial's run, through the tracker's API."""
+
+    def poll(self) -> int:
+        """Copy what was written since the last poll; how many history rows that was."""
+
+    def finish(self) -> None:
+        """The trial has ended: copy the last records (and final values) too."""
+
+
+@runtime_checkable
+class TrialAdapter(Protocol):
+    """Runs another library's unchanged scripts as sweep trials (``register_trial_adapters``)."""
+
+    def handles(self, trial: TrialLaunch) -> bool:
+        """Does this adapter apply to this program trial?"""
+
+    def prepare(self, trial: TrialLaunch, space: Any) -> None:
+        """Add to ``trial.env`` what the library's scripts expect; ``space`` is the sweep's
+        ``ParamSpace`` (``space.agent_args(trial.params)``: the params as W&B hands them)."""
+
+    def follow(self, tracker: Tracker, trial: TrialLaunch) -> TrialFollower | None:
+        """What follows the trial's records while it runs, or ``None``."""
+
+
 __all__ = ["Backend", "EarlyStopper", "Executor", "FINAL_STATUSES", "RunInfo", "STATUSES",
-           "SearchStrategy", "Tracker", "TrialView"]
+           "SearchStrategy", "Tracker", "TrialAdapter", "TrialFollower", "TrialView"]

@@ -26,7 +26,7 @@ from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.stopping import CurveReader, build_stopper
-from exptrack_plugins.wandb.agent import WandbFollower, agent_env
+from exptrack_core.sweep.adapters import prepare_trial
 
 POLL_S = 0.05
 TERM_GRACE_S = 10.0  # how long a trial stopped for its time limit may take to exit before SIGKILL
@@ -101,7 +101,7 @@ class SweepRunner:
         self.rerun: list[dict[str, Any]] = []
         self.failures_in_a_row = 0
         self.message = ""
-        self.followers: dict[str, Any] = {}   # W&B-only trials whose offline files we follow
+        self.followers: dict[str, Any] = {}   # trials whose scripts' own records we follow
         self.pruning: set[str] = set()
         self.trial_timeout = trial_timeout if trial_timeout is not None else config.trial_timeout
         self.timing_out: set[str] = set()
@@ -176,15 +176,16 @@ class SweepRunner:
                                                      self.tracker_name)
         launch = TrialLaunch(trial_id, run_id, full, env, self.tracker.run_dir(run_id),
                              cwd=self.cwd, objective=self.objective,
-                             name=f"{self.store.id}-{trial_id}")
+                             name=f"{self.store.id}-{trial_id}", program=self.config.program,
+                             recorded=recorded)
         if self.objective is None:
             from exptrack_core.sweep.macros import expand_command
 
-            # what `wandb agent` would hand a W&B training script, kept offline in the run dir
+            # what another library's scripts expect (W&B: what `wandb agent` gives them)
+            follower = prepare_trial(launch, self.config.space, self.tracker)
+            if follower is not None:
+                self.followers[trial_id] = follower
             wargs = self.config.space.agent_args(full)  # W&B's names: flat, nested blocks renested
-            env.update(agent_env(launch.run_dir, run_id, self.store.id,
-                                 self.config.space.agent_args(recorded)))
-            self.followers[trial_id] = WandbFollower(self.tracker, run_id, launch.run_dir)
 
             cmd = expand_command(wargs, self.config.command, program=self.config.program,
                                  environ={**os.environ, **env}, json_dir=launch.run_dir)
@@ -294,7 +295,7 @@ class SweepRunner:
         return out
 
     def _follow(self) -> None:
-        """Import W&B-only trials' new history; prune them when the stopper says so."""
+        """Import followed trials' new history (W&B scripts...); prune them when the stopper says so."""
         now = time.time()
         if not self.followers or now - self._followed_at < 0.25:
             return

@@ -105,4 +105,26 @@ class WandbFollower:
             self.tracker.log_metrics(self.run_id, finals, None, time.time())
 
 
-__all__ = ["PARAMS_FILE", "WandbFollower", "agent_env", "write_param_file"]
+class WandbAdapter:
+    """The trial adapter for W&B scripts (``register_trial_adapters``): any program trial may be
+    one, so each gets the agent's environment, and its follower stays idle if the program logs to
+    exptrack itself."""
+
+    def handles(self, trial: Any) -> bool:
+        return trial.objective is None
+
+    def prepare(self, trial: Any, space: Any) -> None:
+        from exptrack_core.run import ENV_SWEEP_ID
+
+        sweep_id = trial.env.get(ENV_SWEEP_ID, "")
+        # W&B's names: flat, nested blocks renested, as `wandb agent` hands them over; the
+        # file holds the recorded params (a secret given with -S reaches the script only
+        # through its environment)
+        params = trial.recorded if trial.recorded is not None else trial.params
+        trial.env.update(agent_env(trial.run_dir, trial.run_id, sweep_id, space.agent_args(params)))
+
+    def follow(self, tracker: Any, trial: Any) -> WandbFollower:
+        return WandbFollower(tracker, trial.run_id, trial.run_dir)
+
+
+__all__ = ["PARAMS_FILE", "WandbAdapter", "WandbFollower", "agent_env", "write_param_file"]
