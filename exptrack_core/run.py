@@ -214,6 +214,33 @@ def _install_handlers() -> None:
             signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def check_joinable(tracker: Any, run_id: str, sweep_id: str | None, trial_id: str | None) -> None:
+    """``EXPTRACK_RUN_ID`` may name only the run a sweep created for this very trial, while it is
+    pending: unfinished and not yet joined (the joining process records its context, pid
+    included; the controller's context is the sweep's alone). Anything else is a stray id, e.g.
+    inherited by a process the trial started, and taking its run over would overwrite it."""
+    where = f"{ENV_RUN_ID}={run_id!r}"
+    try:
+        run = tracker.get_run(run_id)
+    except ExptrackError:
+        raise ExptrackError(f"{where} names no run under {str(tracker.root)!r}; unset it to "
+                            "start a new run") from None
+    if not run.get("sweep_id") or (run.get("sweep_id"), run.get("trial_id")) != (sweep_id, trial_id):
+        raise ExptrackError(
+            f"{where} is not a sweep trial's run for this process (run {run_id} is of experiment "
+            f"{run.get('experiment_name')!r}, sweep {run.get('sweep_id')}, trial "
+            f"{run.get('trial_id')}; {ENV_SWEEP_ID}={sweep_id}, {ENV_TRIAL_ID}={trial_id}); "
+            "unset it to start a new run")
+    if run.get("status") != "running":
+        raise ExptrackError(f"{where}: trial {trial_id}'s run is {run.get('status')}, no longer "
+                            "pending; unset it to start a new run")
+    context = run.get("context") or {}
+    if context.get("pid") is not None:
+        raise ExptrackError(f"{where}: trial {trial_id}'s run was already joined by process "
+                            f"pid {context['pid']} on host {context.get('hostname')}; a process "
+                            "the trial started logs into a run of its own (unset it)")
+
+
 def init(experiment: str | None = None, params: Mapping[str, Any] | None = None, *,
          tags: Mapping[str, Any] | None = None, description: str = "",
          backends: str | Iterable[str] | None = None, dir: str | os.PathLike | None = None,
@@ -237,6 +264,7 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     run_id = os.environ.get(ENV_RUN_ID)
     tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
     if run_id:
+        check_joinable(tracker, run_id, sweep_id, trial_id)  # before anything is written
         tracker.set_status(run_id, "running")  # this process now owns the trial's run
         params = _keep_redacted(params, tracker.get_run(run_id).get("params") or {})
         if hasattr(tracker, "log_context"):
