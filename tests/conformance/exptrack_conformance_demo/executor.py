@@ -6,7 +6,6 @@ controller is killed, its trials run on to their end, as they would on a remote 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,19 +14,7 @@ from typing import Any, Mapping
 
 from exptrack.plugin import ExptrackError, TrialExit, TrialLaunch
 
-
-def _recorded(method):
-    def call(self, *args, **kwargs):
-        log = os.environ.get("CONFORMANCE_CALLS")
-        if log:
-            line = {"object": "executor", "method": method.__name__, "args": len(args),
-                    "kwargs": sorted(kwargs)}
-            with open(log, "a") as f:
-                f.write(json.dumps(line) + "\n")
-        return method(self, *args, **kwargs)
-
-    call.__name__ = method.__name__
-    return call
+from .calls import recorded
 
 
 class GroupExecutor:
@@ -44,7 +31,7 @@ class GroupExecutor:
     def free_slots(self) -> int:
         return self.workers - len(self._procs)
 
-    @_recorded
+    @recorded("executor")
     def launch(self, trial: TrialLaunch) -> None:
         with open(trial.run_dir / "stdout.log", "ab") as out:
             proc = subprocess.Popen(trial.argv, cwd=trial.cwd, env={**os.environ, **trial.env},
@@ -52,7 +39,7 @@ class GroupExecutor:
                                     stdin=subprocess.DEVNULL, start_new_session=True)
         self._procs[trial.trial_id] = (trial, proc)
 
-    @_recorded
+    @recorded("executor")
     def poll(self) -> list[TrialExit]:
         done = []
         for trial_id, (trial, proc) in list(self._procs.items()):
@@ -66,17 +53,17 @@ class GroupExecutor:
             done.append(TrialExit(trial, code, None if code == 0 else f"exit code {code}"))
         return done
 
-    @_recorded
+    @recorded("executor")
     def running(self) -> list[TrialLaunch]:
         return [trial for trial, _ in self._procs.values()]
 
-    @_recorded
+    @recorded("executor")
     def terminate(self, trial_id: str, grace: float = 10.0) -> None:
         if trial_id in self._procs and trial_id not in self._kill_at:
             self._signal(self._procs[trial_id][1], signal.SIGTERM)
             self._kill_at[trial_id] = time.monotonic() + grace
 
-    @_recorded
+    @recorded("executor")
     def cancel_all(self, grace: float = 10.0) -> list[TrialExit]:
         for _, proc in self._procs.values():
             self._signal(proc, signal.SIGTERM)

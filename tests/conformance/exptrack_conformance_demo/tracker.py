@@ -9,7 +9,6 @@ call against the Protocol's own signature.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import uuid
@@ -18,21 +17,9 @@ from typing import Any, Mapping
 
 from exptrack.plugin import FINAL_STATUSES, ExptrackError
 
+from .calls import recorded
+
 EVENTS = "events.jsonl"
-
-
-def _recorded(method):
-    def call(self, *args, **kwargs):
-        log = os.environ.get("CONFORMANCE_CALLS")
-        if log:
-            line = {"object": "tracker", "method": method.__name__, "args": len(args),
-                    "kwargs": sorted(kwargs)}
-            with open(log, "a") as f:
-                f.write(json.dumps(line) + "\n")
-        return method(self, *args, **kwargs)
-
-    call.__name__ = method.__name__
-    return call
 
 
 def _append(run_dir: Path, event: dict[str, Any]) -> None:
@@ -45,7 +32,7 @@ class EventsTracker:
     def __init__(self, root: Path):
         self.root = Path(root)
 
-    @_recorded
+    @recorded("tracker")
     def create_run(self, experiment: str, *, params: Mapping[str, Any] | None = None,
                    tags: Mapping[str, str] | None = None, description: str = "",
                    context: Mapping[str, Any] | None = None, sweep_id: str | None = None,
@@ -59,28 +46,28 @@ class EventsTracker:
                           "sweep_id": sweep_id, "trial_id": trial_id})
         return run_id
 
-    @_recorded
+    @recorded("tracker")
     def run_dir(self, run_id: str) -> Path:
         found = [p for p in self.root.glob(f"*/{run_id}") if (p / EVENTS).is_file()]
         if not found:
             raise ExptrackError(f"no run {run_id!r} under {str(self.root)!r}")
         return found[0]
 
-    @_recorded
+    @recorded("tracker")
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         _append(self.run_dir(run_id), {"event": "params", "params": dict(params)})
 
-    @_recorded
+    @recorded("tracker")
     def log_context(self, run_id: str, context: Mapping[str, Any]) -> None:
         _append(self.run_dir(run_id), {"event": "context", "context": dict(context)})
 
-    @_recorded
+    @recorded("tracker")
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int | None,
                     timestamp: float) -> None:
         _append(self.run_dir(run_id), {"event": "metrics", "metrics": dict(metrics),
                                        "step": step, "timestamp": timestamp})
 
-    @_recorded
+    @recorded("tracker")
     def log_artifact(self, run_id: str, path: Path, name: str) -> Path:
         run_dir = self.run_dir(run_id)
         dest = run_dir / "artifacts" / name
@@ -89,16 +76,16 @@ class EventsTracker:
         _append(run_dir, {"event": "artifact", "name": name})
         return dest
 
-    @_recorded
+    @recorded("tracker")
     def set_status(self, run_id: str, status: str, *, note: str | None = None) -> None:
         _append(self.run_dir(run_id), {"event": "status", "status": status, "note": note})
 
-    @_recorded
+    @recorded("tracker")
     def close(self, run_id: str) -> None:
         pass  # nothing is held open between calls
 
     # -- reading --------------------------------------------------------------------------------
-    @_recorded
+    @recorded("tracker")
     def read_run(self, run_dir: Path, *, history: bool = False) -> dict[str, Any]:
         run: dict[str, Any] = {"status": "running", "note": None, "finished_at": None,
                                "summary": {}, "run_dir": str(run_dir)}
@@ -137,11 +124,11 @@ class EventsTracker:
             run.pop("context", None)
         return run
 
-    @_recorded
+    @recorded("tracker")
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self.read_run(self.run_dir(run_id), history=True)
 
-    @_recorded
+    @recorded("tracker")
     def list_runs(self, experiment: str | None = None, *, errors: list[str] | None = None
                   ) -> list[dict[str, Any]]:
         runs = []
@@ -153,7 +140,7 @@ class EventsTracker:
                     errors.append(f"{run_dir.parent}: {exc}")
         return sorted(runs, key=lambda r: (r["created_at"], r["run_id"]))
 
-    @_recorded
+    @recorded("tracker")
     def read_history(self, run_id: str, *, start: Any = 0, metric: str | None = None
                      ) -> tuple[list[tuple[int | None, str, float, float]], Any]:
         rows = []
