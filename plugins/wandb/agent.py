@@ -70,10 +70,11 @@ class WandbFollower:
         found = find_run_files(self.run_dir / "wandb")
         if not found:
             return False
-        meta = self.tracker.read_run(self.tracker.run_dir(self.run_id))
-        # A program that called exptrack.init() took the run over (its pid is the owner now):
-        # it logs to exptrack itself, and following its W&B files would count everything twice.
-        self.active = (meta.get("owner") or {}).get("pid") == self.controller_pid
+        context = self.tracker.get_run(self.run_id).get("context") or {}
+        # A program that called exptrack.init() joined the run (it recorded where it runs, its
+        # pid included): it logs to exptrack itself, and following its W&B files would count
+        # everything twice. Any tracker says so through its API.
+        self.active = context.get("pid") in (None, self.controller_pid)
         if self.active:
             self.file = WandbRunFile(found[-1])
         return self.active
