@@ -57,9 +57,8 @@ def _number(value: Any) -> float | None:
 class WandbFollower:
     """Copies a W&B-only trial's offline history into its exptrack run, as the file grows."""
 
-    def __init__(self, tracker: Any, run_id: str, run_dir: Path, controller_pid: int | None = None):
+    def __init__(self, tracker: Any, run_id: str, run_dir: Path):
         self.tracker, self.run_id, self.run_dir = tracker, run_id, Path(run_dir)
-        self.controller_pid = controller_pid or os.getpid()
         self.file: Any = None
         self.active: bool | None = None  # None: not known yet; False: the program logs itself
         self.keys: set[str] = set()
@@ -74,7 +73,7 @@ class WandbFollower:
         # A program that called exptrack.init() joined the run (it recorded where it runs, its
         # pid included): it logs to exptrack itself, and following its W&B files would count
         # everything twice. Any tracker says so through its API.
-        self.active = context.get("pid") in (None, self.controller_pid)
+        self.active = context.get("pid") is None
         if self.active:
             self.file = WandbRunFile(found[-1])
         return self.active
