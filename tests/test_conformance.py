@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,7 +26,7 @@ import pytest
 
 from exptrack import plugin
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, run_cli, run_python
 from .sweep_helpers import PARAMS, make_project
 
 PACKAGE = REPO / "tests" / "conformance"
@@ -72,6 +73,19 @@ def test_exptrack_plugins_lists_the_installed_tracker_executor_and_trial_adapter
     assert found["distribution"] == "exptrack-conformance-demo"
     assert sorted((p["family"], p["name"]) for p in found["provides"]) == [
         ("executor", "groups"), ("tracker", "events"), ("trial_adapter", "toylog")]
+
+
+def test_each_object_is_an_instance_of_its_protocol(env, workdir):
+    proc = run_python(textwrap.dedent("""
+        from pathlib import Path
+        from exptrack import plugin
+        from exptrack_conformance_demo import adapter, executor, tracker
+        print(isinstance(tracker.EventsTracker(Path("experiments")), plugin.Tracker),
+              isinstance(executor.GroupExecutor({"workers": 2}), plugin.Executor),
+              isinstance(adapter.ToylogAdapter(), plugin.TrialAdapter),
+              isinstance(adapter.ToylogFollower(None, "r", Path("x")), plugin.TrialFollower))
+        """), workdir, env=env)
+    assert proc.stdout.split() == ["True"] * 4, proc.stderr
 
 
 def _journal(workdir: Path) -> tuple[str | None, list[dict]]:
