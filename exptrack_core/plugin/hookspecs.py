@@ -101,8 +101,10 @@ def register_trial_adapters(register: "Register") -> None:
         register: ``register(name, factory, description="")``. ``factory()`` returns an object
             implementing ``exptrack_core.plugin.interfaces.TrialAdapter``: ``handles(trial)``
             says whether it applies to a program trial (a ``TrialLaunch``); ``prepare(trial,
-            space)`` adds to ``trial.env`` (and may write files in ``trial.run_dir``) what the
-            library's scripts expect, before the sweep's command is expanded, so
+            space)`` adds to ``trial.env`` (and may write files in ``trial.run_dir``, from
+            ``trial.recorded``: a secret given with ``-S`` is redacted there, and reaches the
+            script only through its environment) what the library's scripts expect, before the
+            sweep's command is expanded, so
             ``${envvar:...}`` sees it; ``follow(tracker, trial)`` returns ``None`` or a
             ``TrialFollower`` whose ``poll()`` copies the records the script wrote since the last
             poll into the trial's run (returning how many rows, so early stopping looks again)
