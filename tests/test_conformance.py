@@ -199,3 +199,14 @@ def test_an_unchanged_script_of_another_library_is_a_trial_through_its_trial_ada
         ("completed", round((x - 0.3) ** 2 + 1 / 3, 6)) for x in (0.1, 0.3, 0.5))
     shown = json.loads(run_cli("show", runs[0]["run_id"], "--json", env=local, check=True).stdout)
     assert [p["step"] for p in shown["metrics"]["loss"]] == [0, 1, 2]  # followed as it grew
+
+
+@pytest.mark.slow
+def test_a_tracker_named_in_backend_records_the_sweep_and_its_trials(workdir, env):
+    make_project(workdir, PARAMS.replace("[0.001, 0.01, 0.1]", "[0.01]"))
+    one_sweep = {k: v for k, v in env.items() if k != "EXPTRACK_TRACKER"}
+    out = run_cli("sweep", "--quiet", "--backend", "events", env=one_sweep)
+    assert out.returncode == 0, out.stderr
+    assert sorted((r["status"], r["val_acc"]) for r in _runs(env)) == [
+        ("completed", pytest.approx(0.92)), ("completed", pytest.approx(1.02))]
+    assert not list((workdir / "experiments").glob("toy/*/meta.json"))  # nothing went to local
