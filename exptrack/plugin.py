@@ -13,7 +13,7 @@ from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.plugin.hookspecs import hookimpl
 from exptrack_core.plugin.interfaces import (FINAL_STATUSES, STATUSES, Backend, EarlyStopper,
                                              Executor, RunInfo, SearchStrategy, Tracker,
-                                             TrialView)
+                                             TrialAdapter, TrialFollower, TrialView)
 from exptrack_core.plugin.options import check_options
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.sweep.space import ParamSpace, ParamSpec, SweepConfigError
@@ -21,5 +21,6 @@ from exptrack_core.sweep.space import ParamSpace, ParamSpec, SweepConfigError
 __all__ = [
     "Backend", "EarlyStopper", "Executor", "ExptrackError", "FINAL_STATUSES", "ParamSpace",
     "ParamSpec", "RunInfo", "STATUSES", "SearchStrategy", "SweepConfigError", "Tracker",
-    "TrialExit", "TrialLaunch", "TrialView", "UnknownNameError", "check_options", "hookimpl",
+    "TrialAdapter", "TrialExit", "TrialFollower", "TrialLaunch", "TrialView", "UnknownNameError",
+    "check_options", "hookimpl",
 ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from exptrack_core.errors import ExptrackError
 
@@ -42,19 +43,29 @@ def open_append(path: Path, mode: str = "a", **kwargs):
     return open(fd, mode, **kwargs)
 
 
-def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename)."""
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write in full; it replaces ``path`` in one rename when
+    the block ends, so a reader or a crash sees the old file or the new one, never half of one.
+    If the block raises, the temporary file is removed and ``path`` is untouched."""
     refuse_link(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        yield Path(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
-        try:
+    except BaseException:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a temporary file beside it, then a rename)."""
+    try:
+        with replacing(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
         raise disk_error(path, exc) from None
 
 

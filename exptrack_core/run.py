@@ -43,8 +43,8 @@ def get_tracker(dir: str | os.PathLike | None = None, name: str | None = None):
 
 def split_backends(backends: str | Iterable[str] | None) -> tuple[str, list[str]]:
     """``"local,wandb"`` -> (tracker name, backend names), every name checked against the registry."""
-    if backends is None:
-        backends = os.environ.get(ENV_BACKENDS) or "local"
+    if backends is None:  # nothing named: the configured tracker alone
+        backends = os.environ.get(ENV_BACKENDS) or os.environ.get(ENV_TRACKER) or "local"
     names = [b.strip() for b in (backends.split(",") if isinstance(backends, str) else backends)]
     names = [n for n in names if n]
     registry = get_registry()
@@ -132,6 +132,8 @@ class Run:
 
     def should_stop(self) -> bool:
         """The early-stopping verdict for this run after its latest step (inside a sweep)."""
+        if not self._stop_requested and self.id in _stop_requests:
+            self._stop_requested = True  # stopped from outside (an in-process trial's terminate)
         if not self._stop_requested and self._stopper is not None:
             self._stop_requested = bool(self._stopper(self))
         return self._stop_requested
@@ -170,6 +172,16 @@ class Run:
 
 
 _active: set[Run] = set()
+_stop_requests: set[str] = set()  # run ids whose should_stop() must say True
+
+
+def request_stop(run_id: str) -> None:
+    """Make ``should_stop()`` True for the run ``run_id`` in this process, now or once joined."""
+    _stop_requests.add(run_id)
+
+
+def withdraw_stop(run_id: str) -> None:
+    _stop_requests.discard(run_id)
 _signalled = False
 _uncaught: list[BaseException] = []
 
@@ -214,6 +226,35 @@ def _install_handlers() -> None:
             signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def check_joinable(tracker: Any, run_id: str, sweep_id: str | None, trial_id: str | None
+                   ) -> dict[str, Any]:
+    """``EXPTRACK_RUN_ID`` may name only the run a sweep created for this very trial, while it is
+    pending: unfinished and not yet joined (the joining process records its context, pid
+    included; the controller's context is the sweep's alone). Anything else is a stray id, e.g.
+    inherited by a process the trial started, and taking its run over would overwrite it."""
+    where = f"{ENV_RUN_ID}={run_id!r}"
+    try:
+        run = tracker.get_run(run_id)
+    except ExptrackError:
+        raise ExptrackError(f"{where} names no run under {str(tracker.root)!r}; unset it to "
+                            "start a new run") from None
+    if not run.get("sweep_id") or (run.get("sweep_id"), run.get("trial_id")) != (sweep_id, trial_id):
+        raise ExptrackError(
+            f"{where} is not a sweep trial's run for this process (run {run_id} is of experiment "
+            f"{run.get('experiment_name')!r}, sweep {run.get('sweep_id')}, trial "
+            f"{run.get('trial_id')}; {ENV_SWEEP_ID}={sweep_id}, {ENV_TRIAL_ID}={trial_id}); "
+            "unset it to start a new run")
+    if run.get("status") != "running":
+        raise ExptrackError(f"{where}: trial {trial_id}'s run is {run.get('status')}, no longer "
+                            "pending; unset it to start a new run")
+    context = run.get("context") or {}
+    if context.get("pid") is not None:
+        raise ExptrackError(f"{where}: trial {trial_id}'s run was already joined by process "
+                            f"pid {context['pid']} on host {context.get('hostname')}; a process "
+                            "the trial started logs into a run of its own (unset it)")
+    return run
+
+
 def init(experiment: str | None = None, params: Mapping[str, Any] | None = None, *,
          tags: Mapping[str, Any] | None = None, description: str = "",
          backends: str | Iterable[str] | None = None, dir: str | os.PathLike | None = None,
@@ -237,8 +278,9 @@ def init(experiment: str | None = None, params: Mapping[str, Any] | None = None,
     run_id = os.environ.get(ENV_RUN_ID)
     tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
     if run_id:
+        pending = check_joinable(tracker, run_id, sweep_id, trial_id)  # before any write
         tracker.set_status(run_id, "running")  # this process now owns the trial's run
-        params = _keep_redacted(params, tracker.get_run(run_id).get("params") or {})
+        params = _keep_redacted(params, pending.get("params") or {})
         if hasattr(tracker, "log_context"):
             tracker.log_context(run_id, run_context.capture(params))
         if params:
@@ -285,4 +327,5 @@ def _keep_redacted(params: dict[str, Any], recorded: Mapping[str, Any]) -> dict[
     return out
 
 
-__all__ = ["DEFAULT_DIR", "Run", "finish_active_runs", "get_tracker", "init", "resolve_dir", "split_backends"]
+__all__ = ["DEFAULT_DIR", "Run", "check_joinable", "finish_active_runs", "get_tracker", "init",
+           "request_stop", "resolve_dir", "split_backends", "withdraw_stop"]

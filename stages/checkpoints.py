@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
 from exptrack import ExptrackError
+from exptrack_core.files import replacing
 
 # Keys of the train section that may differ between a checkpoint and the run resuming it.
 RESUMABLE_CHANGES = ("epochs", "patience", "backends", "experiment", "device", "num_workers")
@@ -32,9 +32,8 @@ def save(path: Path, state: Mapping[str, Any]) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(dict(state), tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        torch.save(dict(state), tmp)
 
 
 def load(path: Path, map_location: Any = "cpu") -> dict[str, Any]:

@@ -320,9 +320,11 @@ def test_a_sweep_trial_joins_its_run_and_keeps_its_checkpoints_in_it(project):
     from exptrack_core.run import get_tracker
 
     tracker = get_tracker(project / "experiments")
-    run_id = tracker.create_run("digits", params={"train": {"lr": 0.01}})
+    run_id = tracker.create_run("digits", params={"train": {"lr": 0.01}}, sweep_id="s1",
+                                trial_id="t0001")  # as the sweep creates it
     tracker.close(run_id)
     env = {"EXPTRACK_DIR": str(project / "experiments"), "EXPTRACK_RUN_ID": run_id,
+           "EXPTRACK_SWEEP_ID": "s1", "EXPTRACK_TRIAL_ID": "t0001",
            "EXPTRACK_PARAMS": json.dumps({"train.lr": 0.01}), "EXPTRACK_BACKENDS": "local"}
     proc = subprocess.run([sys.executable, "stages/train.py"], cwd=project, capture_output=True,
                           text=True, timeout=600, env={**os.environ, **env})

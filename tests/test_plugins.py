@@ -198,3 +198,71 @@ def test_register_strategies_stoppers_and_executors_of_a_plugin_reach_the_regist
     assert registry.executor("inline-too", {}).free_slots >= 1
     assert [(p.family, p.name) for p in registry.plugins["every"].provides] == [
         ("strategy", "first-corner"), ("stopper", "never"), ("executor", "inline-too")]
+
+
+class _Adapters:
+    """A plugin with two trial adapters: one for every program trial, one for no trial."""
+
+    @hookimpl
+    def register_trial_adapters(self, register):
+        register("zz-every", lambda: _EnvAdapter("ZZ", handles=True), "sets ZZ")
+        register("aa-none", lambda: _EnvAdapter("AA", handles=False), "handles nothing")
+
+
+class _EnvAdapter:
+    def __init__(self, var, handles):
+        self.var, self._handles, self.polled = var, handles, 0
+
+    def handles(self, trial):
+        return self._handles and trial.objective is None
+
+    def prepare(self, trial, space):
+        trial.env[self.var] = ",".join(space.agent_args(trial.params))
+
+    def follow(self, tracker, trial):
+        return self
+
+    def poll(self):
+        self.polled += 1
+        return 2
+
+    def finish(self):
+        self.polled = -1
+
+
+def test_register_trial_adapters_prepare_and_follow_only_the_trials_they_handle(tmp_path,
+                                                                                monkeypatch):
+    from exptrack_core.plugin import registry as registry_module
+    from exptrack_core.sweep.adapters import prepare_trial
+    from exptrack_core.sweep.launch import TrialLaunch
+    from exptrack_core.sweep.space import ParamSpace
+
+    pm = pluggy.PluginManager("exptrack")
+    pm.add_hookspecs(hookspecs)
+    pm.register(_Adapters(), name="adapters")
+    registry = Registry(pm, {"adapters": PluginInfo("adapters", "exptrack-adapters", "1.0")}, [])
+    assert registry.names("trial_adapter") == ["aa-none", "zz-every"]
+    monkeypatch.setattr(registry_module, "_registry", registry)
+    space = ParamSpace.parse({"lr": {"values": [0.1]}, "opt": {"value": "adam"}})
+    trial = TrialLaunch("t0001", "r1", {"lr": 0.1, "opt": "adam"}, {}, tmp_path)
+    follower = prepare_trial(trial, space, tracker=None)
+    assert trial.env == {"ZZ": "lr,opt"}  # the one that handles it, not the other
+    assert follower.poll() == 2
+    follower.finish()
+    assert follower.followers[0].polled == -1
+    inline = TrialLaunch("t0002", "r2", {"lr": 0.1}, {}, tmp_path, objective=print)
+    assert prepare_trial(inline, space, tracker=None) is None and inline.env == {}
+
+
+def test_the_wandb_plugin_registers_its_trial_adapter_for_program_trials(tmp_path):
+    from exptrack_core.sweep.launch import TrialLaunch
+    from exptrack_core.sweep.space import ParamSpace
+
+    registry = build_registry()
+    assert "wandb" in registry.names("trial_adapter")
+    adapter = registry.get("trial_adapter", "wandb").factory()
+    trial = TrialLaunch("t0001", "r-1", {"lr": 0.1}, {"EXPTRACK_SWEEP_ID": "sw"}, tmp_path)
+    assert adapter.handles(trial)
+    adapter.prepare(trial, ParamSpace.parse({"lr": {"values": [0.1]}}))
+    assert (trial.env["WANDB_SWEEP_ID"], trial.env["WANDB_RUN_ID"]) == ("sw", "r1")
+    assert (tmp_path / "wandb-sweep-params.yaml").read_text().endswith("lr:\n  value: 0.1\n")

@@ -92,3 +92,25 @@ def test_a_sweep_with_backend_wandb_groups_its_trials_by_sweep(workdir):
         assert [row["val_acc"] for row in w.history] == pytest.approx(
             [p["value"] for p in exptrack.ExperimentTracker().get_run(run["run_id"])["metrics"]["val_acc"]])
         assert run["summary"]["val_acc"]["count"] == 3  # logged once, not also followed
+
+
+BOTH = '''
+import exptrack
+with exptrack.init(params=exptrack.load_params(), backends="local,wandb") as run:
+    for step in range(3):
+        run.log({"val_acc": 0.5 + step / 10}, step=step)
+'''
+
+
+def test_a_trial_that_logs_to_exptrack_and_to_wandb_is_not_followed_twice(workdir):
+    """The W&B trial adapter sees the program joined its run (any tracker says so through
+    ``get_run``'s context), so the history is the program's own, once."""
+    (workdir / "both.py").write_text(BOTH)
+    (workdir / "sweep.yaml").write_text(
+        "program: both.py\nmethod: grid\nmetric: {name: val_acc}\n"
+        "parameters:\n  lr: {values: [0.1]}\n")
+    run_cli("sweep", "--config", "sweep.yaml", "--quiet", check=True)
+    [run] = exptrack.ExperimentTracker().list_runs()
+    assert find_run_files(run["run_dir"])  # W&B wrote its offline record in the trial's directory
+    history = exptrack.ExperimentTracker().get_run(run["run_id"])["metrics"]["val_acc"]
+    assert [(p["step"], p["value"]) for p in history] == [(0, 0.5), (1, 0.6), (2, 0.7)]

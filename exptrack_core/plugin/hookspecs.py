@@ -92,6 +92,27 @@ def register_executors(register: "Register") -> None:
     """
 
 
+@_hookspec
+def register_trial_adapters(register: "Register") -> None:
+    """Register trial adapters: what lets an unchanged script of another library (W&B...) run
+    as a sweep trial, as that library's own agent would run it.
+
+    Args:
+        register: ``register(name, factory, description="")``. ``factory()`` returns an object
+            implementing ``exptrack_core.plugin.interfaces.TrialAdapter``: ``handles(trial)``
+            says whether it applies to a program trial (a ``TrialLaunch``); ``prepare(trial,
+            space)`` adds to ``trial.env`` (and may write files in ``trial.run_dir``, from
+            ``trial.recorded``: a secret given with ``-S`` is redacted there, and reaches the
+            script only through its environment) what the library's scripts expect, before the
+            sweep's command is expanded, so
+            ``${envvar:...}`` sees it; ``follow(tracker, trial)`` returns ``None`` or a
+            ``TrialFollower`` whose ``poll()`` copies the records the script wrote since the last
+            poll into the trial's run (returning how many rows, so early stopping looks again)
+            and whose ``finish()`` copies the last ones when the trial has ended. Every adapter
+            that handles a trial applies to it, in name order.
+    """
+
+
 __all__ = [
     "PROJECT",
     "hookimpl",
@@ -100,4 +121,5 @@ __all__ = [
     "register_stoppers",
     "register_strategies",
     "register_trackers",
+    "register_trial_adapters",
 ]

@@ -69,7 +69,16 @@ _VIEW_KEYS = ("trial_id", "params", "status", "value", "values")
 @runtime_checkable
 class Tracker(Protocol):
     """The system of record. Every method here is called by the core (the run, the sweep
-    controller, early stopping, the CLI); a tracker that lacks one breaks that caller."""
+    controller, early stopping, the CLI); a tracker that lacks one breaks that caller.
+
+    A run, as ``read_run``/``get_run``/``list_runs`` give it, is a dict with ``run_id``,
+    ``experiment_name``, ``status`` (one of ``STATUSES``, or ``crashed``), ``note``,
+    ``created_at`` and ``finished_at`` (ISO text, ``None`` while running), ``params`` (nested),
+    ``tags``, ``description``, ``sweep_id``, ``trial_id``, ``run_dir`` and ``summary``
+    (``{metric: {"last", "min", "max", "count", "step"}}``); with history also ``metrics``
+    (``{metric: [{"step", "value", "timestamp"}]}``), ``context`` and ``artifacts`` (names).
+    ``run_dir(run_id)`` is a directory the run owns: a trial's executor writes its logs there.
+    """
 
     root: Path
 
@@ -142,7 +151,10 @@ class EarlyStopper(Protocol):
 @runtime_checkable
 class Executor(Protocol):
     """Where trials run. The controller never blocks on an executor: it launches while
-    ``free_slots`` > 0 and polls for exits."""
+    ``free_slots`` > 0 and polls for exits. A process executor runs ``trial.argv`` in
+    ``trial.cwd`` with ``trial.env`` added to its environment (that is how the program joins its
+    trial). Optional: a ``default_backends`` attribute, the ``--backend`` its trials get when the
+    sweep names none (the tracker alone otherwise)."""
 
     @property
     def free_slots(self) -> int:
@@ -163,5 +175,32 @@ class Executor(Protocol):
         """Stop every running trial, waiting at most ``grace`` seconds; their exits."""
 
 
+@runtime_checkable
+class TrialFollower(Protocol):
+    """Copies what one running trial's script records (in its library's own files) into the
+    trial's run, through the tracker's API."""
+
+    def poll(self) -> int:
+        """Copy what was written since the last poll; how many history rows that was."""
+
+    def finish(self) -> None:
+        """The trial has ended: copy the last records (and final values) too."""
+
+
+@runtime_checkable
+class TrialAdapter(Protocol):
+    """Runs another library's unchanged scripts as sweep trials (``register_trial_adapters``)."""
+
+    def handles(self, trial: TrialLaunch) -> bool:
+        """Does this adapter apply to this program trial?"""
+
+    def prepare(self, trial: TrialLaunch, space: Any) -> None:
+        """Add to ``trial.env`` what the library's scripts expect; ``space`` is the sweep's
+        ``ParamSpace`` (``space.agent_args(trial.params)``: the params as W&B hands them)."""
+
+    def follow(self, tracker: Tracker, trial: TrialLaunch) -> TrialFollower | None:
+        """What follows the trial's records while it runs, or ``None``."""
+
+
 __all__ = ["Backend", "EarlyStopper", "Executor", "FINAL_STATUSES", "RunInfo", "STATUSES",
-           "SearchStrategy", "Tracker", "TrialView"]
+           "SearchStrategy", "Tracker", "TrialAdapter", "TrialFollower", "TrialView"]

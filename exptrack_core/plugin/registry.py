@@ -23,7 +23,7 @@ from exptrack_core.errors import ExptrackError, PluginLoadError, UnknownNameErro
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from exptrack_core.plugin.interfaces import (Backend, EarlyStopper, Executor, RunInfo,
-                                                 SearchStrategy, Tracker)
+                                                 SearchStrategy, Tracker, TrialAdapter)
     from exptrack_core.sweep.space import ParamSpace
 
 ENTRY_POINT_GROUP = "exptrack"
@@ -35,6 +35,7 @@ FAMILIES = {
     "strategy": "register_strategies",
     "stopper": "register_stoppers",
     "executor": "register_executors",
+    "trial_adapter": "register_trial_adapters",
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -131,6 +132,10 @@ class Registry:
 
     def executor(self, name: str, options: dict[str, Any]) -> Executor:
         return self.get("executor", name).factory(options)
+
+    def trial_adapters(self) -> list[TrialAdapter]:
+        """Every registered trial adapter, built, in name order."""
+        return [self._items["trial_adapter"][n].factory() for n in self.names("trial_adapter")]
 
     def names(self, family: str) -> list[str]:
         return sorted(self._items[family])

@@ -21,14 +21,14 @@ from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import suggest
 from exptrack_core.secrets import redact_params
-from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRIAL_ID,
-                  get_tracker)
+from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
+                  ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
 from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.stopping import CurveReader, build_stopper
-from exptrack_plugins.wandb.agent import WandbFollower, agent_env
+from exptrack_core.sweep.adapters import prepare_trial
 
 POLL_S = 0.05
 TERM_GRACE_S = 10.0  # how long a trial stopped for its time limit may take to exit before SIGKILL
@@ -79,7 +79,8 @@ class SweepRunner:
         self.store = store
         self.meta = store.meta()
         self.experiment = self.meta["experiment"]
-        self.tracker = get_tracker(store.root)
+        self.tracker_name = split_backends(backends)[0]  # --backend may name the tracker
+        self.tracker = get_tracker(store.root, self.tracker_name)
         registry = get_registry()
         self.strategy = strategy or registry.strategy(
             config.method, config.space, config.to_dict(), seed)
@@ -102,7 +103,7 @@ class SweepRunner:
         self.rerun: list[dict[str, Any]] = []
         self.failures_in_a_row = 0
         self.message = ""
-        self.followers: dict[str, Any] = {}   # W&B-only trials whose offline files we follow
+        self.followers: dict[str, Any] = {}   # trials whose scripts' own records we follow
         self.pruning: set[str] = set()
         self.trial_timeout = trial_timeout if trial_timeout is not None else config.trial_timeout
         self.timing_out: set[str] = set()
@@ -174,18 +175,22 @@ class SweepRunner:
                ENV_EXPERIMENT: self.experiment, PARAMS_ENV: json.dumps(full, default=str)}
         # A trial logs where the sweep says, not where the program's own defaults say (several
         # trials writing the workspace's DVC metrics files at once would clobber each other).
-        env[ENV_BACKENDS] = self.backends or getattr(self.executor, "default_backends", "local")
+        # The trial records where the controller reads: the same tracker, whatever it is.
+        env[ENV_TRACKER] = self.tracker_name
+        env[ENV_BACKENDS] = self.backends or getattr(self.executor, "default_backends",
+                                                     self.tracker_name)
         launch = TrialLaunch(trial_id, run_id, full, env, self.tracker.run_dir(run_id),
                              cwd=self.cwd, objective=self.objective,
-                             name=f"{self.store.id}-{trial_id}")
+                             name=f"{self.store.id}-{trial_id}", program=self.config.program,
+                             recorded=recorded)
         if self.objective is None:
             from exptrack_core.sweep.macros import expand_command
 
-            # what `wandb agent` would hand a W&B training script, kept offline in the run dir
+            # what another library's scripts expect (W&B: what `wandb agent` gives them)
+            follower = prepare_trial(launch, self.config.space, self.tracker)
+            if follower is not None:
+                self.followers[trial_id] = follower
             wargs = self.config.space.agent_args(full)  # W&B's names: flat, nested blocks renested
-            env.update(agent_env(launch.run_dir, run_id, self.store.id,
-                                 self.config.space.agent_args(recorded)))
-            self.followers[trial_id] = WandbFollower(self.tracker, run_id, launch.run_dir)
 
             cmd = expand_command(wargs, self.config.command, program=self.config.program,
                                  environ={**os.environ, **env}, json_dir=launch.run_dir)
@@ -295,7 +300,7 @@ class SweepRunner:
         return out
 
     def _follow(self) -> None:
-        """Import W&B-only trials' new history; prune them when the stopper says so."""
+        """Import followed trials' new history (W&B scripts...); prune them when the stopper says so."""
         now = time.time()
         if not self.followers or now - self._followed_at < 0.25:
             return

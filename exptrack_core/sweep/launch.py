@@ -19,6 +19,9 @@ class TrialLaunch:
     objective: Callable[..., Any] | None = None      # for the in-process executor
     cleanup: list[Path] = field(default_factory=list)  # temp files to remove when it ends
     name: str = ""                                   # e.g. the DVC experiment name
+    program: str | None = None                       # the sweep's program, as its file names it
+    recorded: dict[str, Any] | None = None           # params as recorded: what files may hold
+                                                     # (a secret given with -S redacted)
 
 
 @dataclass

@@ -57,10 +57,9 @@ def build_stopper(config: dict[str, Any]):
 def attach_stopper(run: Any) -> None:
     sweep_id, trial_id = run.info.sweep_id, run.info.trial_id
     store = SweepStore(run.tracker.root, sweep_id)
-    try:
-        config = store.meta()["config"]
-    except OSError:
+    if not (store.dir / "sweep.json").is_file():
         return  # a sweep record elsewhere (e.g. a DVC temp dir): no early stopping
+    config = store.meta()["config"]
     stopper = build_stopper(config)
     metric, _ = watched_metric(config)
     if stopper is None or not metric:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
+from exptrack_core.files import write_text
 from exptrack_core.plugin.interfaces import RunInfo
 from exptrack_core.names import check_name
 
@@ -41,12 +41,9 @@ def number(value: float) -> float | str:
 
 
 def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """DVC's metrics file layout (``indent=2``), written as every record file is."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 class DvcBackend:

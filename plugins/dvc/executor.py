@@ -72,7 +72,6 @@ class DvcExecutor(ProcessExecutor):
     def launch(self, trial: TrialLaunch) -> None:
         trial.argv = ["dvc", "exp", "run", "--temp", "-n", trial.name,
                       *set_flags(trial.params, self.known)]
-        trial.env = {**trial.env, "EXPTRACK_EXECUTOR": "dvc"}
         super().launch(trial)
 
 

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from exptrack_core.errors import AmbiguousNameError, ExptrackError, UnknownNameError
 from exptrack_core.files import open_append
+from exptrack_core.params import deep_merge
 from exptrack_core.recordable import check_params
 from exptrack_core.plugin.interfaces import FINAL_STATUSES, STATUSES
 from exptrack_core.names import check_name
@@ -161,7 +162,7 @@ class LocalTracker:
         params = check_params(params)
         path = self.run_dir(run_id) / "params.json"
         current = read_json(path) if path.exists() else {}
-        _merge(current, dict(params))
+        deep_merge(current, dict(params))
         write_json(path, current)
 
     def log_context(self, run_id: str, context: Mapping[str, Any]) -> None:
@@ -429,14 +430,6 @@ def _age(path: Path) -> float:
         return time.time() - path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _merge(into: dict[str, Any], new: dict[str, Any]) -> None:
-    for k, v in new.items():
-        if isinstance(v, dict) and isinstance(into.get(k), dict):
-            _merge(into[k], v)
-        else:
-            into[k] = v
 
 
 __all__ = ["LocalTracker", "fold", "new_run_id", "now_iso"]

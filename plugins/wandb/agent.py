@@ -57,9 +57,8 @@ def _number(value: Any) -> float | None:
 class WandbFollower:
     """Copies a W&B-only trial's offline history into its exptrack run, as the file grows."""
 
-    def __init__(self, tracker: Any, run_id: str, run_dir: Path, controller_pid: int | None = None):
+    def __init__(self, tracker: Any, run_id: str, run_dir: Path):
         self.tracker, self.run_id, self.run_dir = tracker, run_id, Path(run_dir)
-        self.controller_pid = controller_pid or os.getpid()
         self.file: Any = None
         self.active: bool | None = None  # None: not known yet; False: the program logs itself
         self.keys: set[str] = set()
@@ -70,10 +69,11 @@ class WandbFollower:
         found = find_run_files(self.run_dir / "wandb")
         if not found:
             return False
-        meta = self.tracker.read_run(self.tracker.run_dir(self.run_id))
-        # A program that called exptrack.init() took the run over (its pid is the owner now):
-        # it logs to exptrack itself, and following its W&B files would count everything twice.
-        self.active = (meta.get("owner") or {}).get("pid") == self.controller_pid
+        context = self.tracker.get_run(self.run_id).get("context") or {}
+        # A program that called exptrack.init() joined the run (it recorded where it runs, its
+        # pid included): it logs to exptrack itself, and following its W&B files would count
+        # everything twice. Any tracker says so through its API.
+        self.active = context.get("pid") is None
         if self.active:
             self.file = WandbRunFile(found[-1])
         return self.active
@@ -105,4 +105,26 @@ class WandbFollower:
             self.tracker.log_metrics(self.run_id, finals, None, time.time())
 
 
-__all__ = ["PARAMS_FILE", "WandbFollower", "agent_env", "write_param_file"]
+class WandbAdapter:
+    """The trial adapter for W&B scripts (``register_trial_adapters``): any program trial may be
+    one, so each gets the agent's environment, and its follower stays idle if the program logs to
+    exptrack itself."""
+
+    def handles(self, trial: Any) -> bool:
+        return trial.objective is None
+
+    def prepare(self, trial: Any, space: Any) -> None:
+        from exptrack_core.run import ENV_SWEEP_ID
+
+        sweep_id = trial.env.get(ENV_SWEEP_ID, "")
+        # W&B's names: flat, nested blocks renested, as `wandb agent` hands them over; the
+        # file holds the recorded params (a secret given with -S reaches the script only
+        # through its environment)
+        params = trial.recorded if trial.recorded is not None else trial.params
+        trial.env.update(agent_env(trial.run_dir, trial.run_id, sweep_id, space.agent_args(params)))
+
+    def follow(self, tracker: Any, trial: Any) -> WandbFollower:
+        return WandbFollower(tracker, trial.run_id, trial.run_dir)
+
+
+__all__ = ["PARAMS_FILE", "WandbAdapter", "WandbFollower", "agent_env", "write_param_file"]

@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 from exptrack_core.secrets import redact_argv
 from exptrack_core.errors import ExptrackError
+from exptrack_core.params import deep_merge
 from exptrack_core.plugin.interfaces import RunInfo
 
 from exptrack_core.plugin.options import check_options
@@ -68,14 +69,6 @@ def run_mode(options: Mapping[str, Any]) -> tuple[str, str]:
 
 def tag_list(tags: Mapping[str, str]) -> list[str]:
     return [f"{k}:{v}"[:MAX_TAG] for k, v in tags.items()]
-
-
-def merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
-    for k, v in new.items():
-        if isinstance(v, Mapping) and isinstance(into.get(k), dict):
-            merge(into[k], v)
-        else:
-            into[k] = copy.deepcopy(v)
 
 
 def _tell_offline(sync_dir: str, why: str) -> None:
@@ -156,7 +149,7 @@ class WandbBackend:
             _tell_offline(self.run.settings.sync_dir, why)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        merge(self._params, params)
+        deep_merge(self._params, params)
         # a nested update replaces the whole top-level key in W&B: send the merged subtrees
         self.run.config.update({k: copy.deepcopy(self._params[k]) for k in params},
                                allow_val_change=True)

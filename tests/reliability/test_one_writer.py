@@ -41,11 +41,11 @@ def _history(tracker, run_id):
 
 def test_a_second_process_on_the_same_run_is_refused_naming_the_owner(workdir):
     tracker = LocalTracker("experiments")
-    run_id = tracker.create_run("shared")
-    env = env_with(EXPTRACK_RUN_ID=run_id)
+    run_id = tracker.create_run("shared", sweep_id="s1", trial_id="t0001")  # a sweep's trial
+    env = env_with(EXPTRACK_RUN_ID=run_id, EXPTRACK_SWEEP_ID="s1", EXPTRACK_TRIAL_ID="t0001")
     first = subprocess.Popen([sys.executable, "-c", WRITER], cwd=workdir, env=env, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert first.stdout.readline() == "logging\n"
+    assert first.stdout.readline() == "logging\n", first.stderr.read()
     second = subprocess.run([sys.executable, "-c", WRITER], cwd=workdir, env=env, text=True,
                             input="\n", capture_output=True, timeout=120)
     first.stdin.write("\n")
@@ -80,11 +80,11 @@ def test_two_tracker_objects_in_one_process_cannot_both_write_a_run(workdir):
 
 def test_a_dead_owners_claim_is_taken_over(workdir):
     tracker = LocalTracker("experiments")
-    run_id = tracker.create_run("shared")
-    env = env_with(EXPTRACK_RUN_ID=run_id)
+    run_id = tracker.create_run("shared", sweep_id="s1", trial_id="t0001")  # a sweep's trial
+    env = env_with(EXPTRACK_RUN_ID=run_id, EXPTRACK_SWEEP_ID="s1", EXPTRACK_TRIAL_ID="t0001")
     first = subprocess.Popen([sys.executable, "-c", WRITER], cwd=workdir, env=env, text=True,
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert first.stdout.readline() == "logging\n"
+    assert first.stdout.readline() == "logging\n", first.stderr.read()
     os.kill(first.pid, signal.SIGKILL)
     first.wait(60)
     count("faults")
