@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dir(p)
     p.set_defaults(func=_cmd("batch", "cmd_batch"))
 
+    p = sub.add_parser("reproduce", help="the commands that rebuild a run: checkout, install, re-run")
+    p.add_argument("run_id")
+    p.add_argument("--requirements", action="store_true",
+                   help="print the run's distributions as name==version lines (for pip install -r)")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("reproduce", "cmd_reproduce"))
+
     p = sub.add_parser("best", help="the winning run and its params, ready to re-run")
     p.add_argument("experiment", nargs="?")
     p.add_argument("--sweep", help="only the trials of this sweep")
