@@ -14,7 +14,7 @@ import pytest
 
 from exptrack_core.run import get_tracker
 
-from .conftest import assert_one_line_error, run_cli
+from .conftest import REPO, assert_one_line_error, run_cli
 
 PROGRAM = """\
 import exptrack
@@ -176,3 +176,13 @@ def test_a_batch_runs_the_real_pipeline_with_one_epoch(tmp_path):
     assert [p["step"] for p in sgd["metrics"]["val_acc"]] == [1]
     assert (Path(sgd["run_dir"]) / "checkpoints/best.pt").is_file()
     assert "dvc exp run" in run_cli("best", "--sweep", sgd["sweep_id"], cwd=root).stdout
+
+
+def test_the_readmes_example_batch_fits_the_projects_params():
+    from exptrack_core.batch import load_batch
+
+    entries = load_batch(REPO / "examples/batch", REPO / "params.yaml")
+    assert [e.name for e in entries] == ["baseline", "loss_focal", "lr_high", "lr_low", "sgd"]
+    assert [e.name for e in load_batch(REPO / "examples/batch", REPO / "params.yaml", "lr_")] == \
+        ["lr_high", "lr_low"]
+    assert "exptrack batch examples/batch" in (REPO / "README.md").read_text()

@@ -16,6 +16,8 @@ import pytest
 import exptrack
 from exptrack_plugins.system.backend import Gpus
 
+from .conftest import run_cli
+
 
 PROGRAM = textwrap.dedent("""
     import subprocess, sys, time, exptrack
@@ -48,6 +50,10 @@ def test_a_run_with_the_system_backend_records_cpu_and_memory_and_says_nothing_o
     assert any(p["value"] > 0 for p in system["system/cpu_percent"])
     assert all(0 <= p["value"] <= 100 for p in system["system/memory_percent"])
     assert [p["step"] for p in run["metrics"]["loss"]] == list(range(10))  # the run's own steps
+    table = run_cli("compare", "--format", "json", check=True).stdout
+    assert "loss" in table and "system/" not in table  # samples are not results
+    shown = json.loads(run_cli("compare", "--split", "system", "--format", "json", check=True).stdout)
+    assert {"system/cpu_percent", "system/proc_rss_mb"} <= set(shown[0])
 
 
 def test_sampling_stops_when_the_run_ends_and_nothing_is_written_after(workdir):

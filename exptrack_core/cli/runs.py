@@ -125,6 +125,8 @@ def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]
         from exptrack_core.query import split_metrics
 
         metrics = split_metrics(metrics, args.split)
+    else:  # the system backend's samples are not results: `--split system` or `show` has them
+        metrics = [m for m in metrics if not m.startswith("system/")]
     if sort_metric in metrics:
         metrics = [sort_metric] + [m for m in metrics if m != sort_metric]
     params = table.params if args.all_params else varying_params(table)
