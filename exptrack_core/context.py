@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import platform
 import socket
@@ -12,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from exptrack_core.environment import environment
 from exptrack_core.secrets import redact_argv, redact_env
 
 PACKAGES = ("exptrack", "torch", "torchvision", "timm", "numpy", "pandas", "scikit-learn", "dvc",
@@ -47,49 +46,6 @@ def package_versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return out
-
-
-@functools.lru_cache(maxsize=1)
-def environment() -> dict[str, Any]:
-    """Every installed distribution and its version (``exptrack reproduce`` reinstalls them), and
-    where the ones installed from a directory or URL came from (PyPI cannot give those back).
-
-    Read with importlib.metadata, not ``pip freeze`` (a subprocess: a second or more). Only the
-    head of each METADATA file is scanned: the email parser behind ``dist.metadata`` costs 4x
-    more over a few hundred distributions. Once per process: a loop creating runs pays it once."""
-    import importlib.metadata as md
-
-    versions: dict[str, str] = {}
-    local: dict[str, dict[str, Any]] = {}
-    for dist in md.distributions():  # sys.path order: the first of a name is what imports
-        name, version = _name_version(dist.read_text("METADATA") or dist.read_text("PKG-INFO") or "")
-        if not name or name in versions:
-            continue
-        versions[name] = version or ""
-        origin = dist.read_text("direct_url.json")  # PEP 610: installed from a path or URL
-        if origin:
-            try:
-                info = json.loads(origin)
-                local[name] = {"url": info["url"],
-                               "editable": bool((info.get("dir_info") or {}).get("editable"))}
-            except (ValueError, KeyError, TypeError, AttributeError):
-                pass
-    return {"distributions": dict(sorted(versions.items(), key=lambda kv: kv[0].lower())),
-            "local": local}
-
-
-def _name_version(metadata: str) -> tuple[str | None, str | None]:
-    name = version = None
-    for line in metadata.splitlines():
-        if not line:  # the end of the headers
-            break
-        if line.startswith("Name:"):
-            name = line[5:].strip()
-        elif line.startswith("Version:"):
-            version = line[8:].strip()
-        if name and version:
-            break
-    return name, version
 
 
 def cuda_info() -> dict[str, Any] | None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import exptrack
 
 from .conftest import assert_one_line_error, run_cli
@@ -101,3 +103,49 @@ def test_an_unknown_run_is_one_line(tmp_path):
     make_project(tmp_path)
     run_cli("sweep", "--trials", "1", "--quiet", cwd=tmp_path, check=True)
     assert_one_line_error(run_cli("reproduce", "nope", cwd=tmp_path), "unknown run id 'nope'")
+
+
+ENV_OF_A_RUN = ("import exptrack, json\n"
+                "with exptrack.init(experiment='e') as run: pass\n"
+                "print(json.dumps(exptrack.ExperimentTracker().get_run(run.id)['context']"
+                "['environment']['distributions']))\n")
+
+
+def toy_package(root: Path, version: str) -> Path:
+    src = root / f"toy-{version}"
+    (src / "toy_dist").mkdir(parents=True)
+    (src / "toy_dist/__init__.py").write_text("")
+    (src / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "toy-dist"\nversion = "{version}"\n')
+    return src
+
+
+@pytest.mark.slow
+def test_installing_or_upgrading_a_package_changes_what_the_next_run_records(tmp_path):
+    import time
+
+    site, work = tmp_path / "site", tmp_path / "work"
+    site.mkdir()
+    (work / "experiments").mkdir(parents=True)
+    time.sleep(2.1)  # the cache trusts only sys.path entries unchanged for 2 s
+    env = {**os.environ, "PYTHONPATH": str(site), "EXPTRACK_CACHE_DIR": str(tmp_path / "cache")}
+
+    def recorded() -> dict:
+        proc = subprocess.run([sys.executable, "-c", ENV_OF_A_RUN], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    def install(version: str) -> None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                        "--no-build-isolation", "--upgrade", "--target", str(site),
+                        str(toy_package(tmp_path, version))], check=True, capture_output=True)
+        time.sleep(2.1)  # older than the cache's 2 s guard: the next runs use the cache
+
+    assert "toy-dist" not in recorded() and "toy-dist" not in recorded()  # the second: cached
+    assert list((tmp_path / "cache/environments").glob("*.json"))
+    install("0.1")
+    assert recorded()["toy-dist"] == "0.1" and recorded()["toy-dist"] == "0.1"
+    install("0.2")
+    assert recorded()["toy-dist"] == "0.2"
