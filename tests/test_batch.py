@@ -86,6 +86,16 @@ def test_a_second_batch_skips_what_completed_unless_forced(tmp_path):
         {"baseline": 1, "lr_high": 2, "lr_low": 1}
 
 
+def test_a_batch_is_run_again_not_resumed_as_a_sweep(tmp_path):
+    root = tiny_project(tmp_path, CONFIGS)
+    run_cli("batch", "configs", "--yes", "--quiet", "--filter", "lr_low", cwd=root, check=True)
+    [sweep_dir] = (root / "experiments/_sweeps").iterdir()
+    before = (sweep_dir / "trials.jsonl").read_bytes()
+    proc = run_cli("sweep", "--resume", sweep_dir.name, cwd=root)
+    assert_one_line_error(proc, "is a batch", "exptrack batch configs")
+    assert (sweep_dir / "trials.jsonl").read_bytes() == before
+
+
 def test_filter_runs_only_the_files_with_the_prefix_and_workers_run_them_at_once(tmp_path):
     root = tiny_project(tmp_path, CONFIGS)
     proc = run_cli("batch", "configs", "--filter", "lr_", "--workers", "2", "--yes", cwd=root)
