@@ -86,6 +86,18 @@ def test_a_second_batch_skips_what_completed_unless_forced(tmp_path):
         {"baseline": 1, "lr_high": 2, "lr_low": 1}
 
 
+def test_a_failing_experiment_does_not_stop_the_others_and_the_exit_code_says_so(tmp_path):
+    root = tiny_project(tmp_path, {**CONFIGS, "broken.yaml": "name: broken\ntrain:\n  epochs: -1\n"})
+    (root / "train.py").write_text("import exptrack, sys\n"
+                                   "if exptrack.load_params()['train']['epochs'] < 0: sys.exit(3)\n"
+                                   + PROGRAM)
+    proc = run_cli("batch", "configs", "--yes", "--quiet", cwd=root)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "3 completed" in proc.stdout and "1 failed" in proc.stdout
+    assert sorted(runs_by_experiment(root)) == ["baseline", "broken", "lr_high", "lr_low"]
+    assert "lr_high" in proc.stdout.split("\n\n")[-2]  # the comparison is still printed
+
+
 def test_a_batch_is_run_again_not_resumed_as_a_sweep(tmp_path):
     root = tiny_project(tmp_path, CONFIGS)
     run_cli("batch", "configs", "--yes", "--quiet", "--filter", "lr_low", cwd=root, check=True)

@@ -70,7 +70,10 @@ def cmd_batch(args) -> int:
                           backends=args.backend, max_failures=len(todo) + 1,
                           progress=not args.quiet, strategy=BatchPoints(todo))
     print()
-    _compare(store.id, args.dir)
+    try:
+        _compare(store.id, args.dir)
+    except ExptrackError as exc:  # e.g. every experiment failed before logging its metric
+        print(f"exptrack: note: no comparison: {exc}", file=sys.stderr)
     print(f"\nbatch {store.id} {outcome.status}: " + ", ".join(
         f"{v} {k}" for k, v in sorted(outcome.stats.items())))
     return exit_code(outcome) or (1 if any(t.status != "completed" for t in outcome.trials) else 0)
