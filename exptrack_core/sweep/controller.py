@@ -163,7 +163,8 @@ class SweepRunner:
         full = {**params, **self.fixed}  # -S on the command line beats the config
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
-        label = getattr(self.strategy, "label", None)  # exptrack batch: each point is named
+        inner = getattr(self.strategy, "inner", self.strategy)  # a TrialFeed wraps the strategy
+        label = getattr(inner, "label", None)  # exptrack batch: each point is named
         experiment, description = label(trial_id, params) if label else (
             self.experiment, f"trial {trial_id} of sweep {self.store.id}")
         run_id = self.tracker.create_run(
