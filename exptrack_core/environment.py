@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-CACHE_ENV = "EXPTRACK_CACHE_DIR"
 RACY_NS = 2_000_000_000  # a directory changed in the last 2 s may change again in the same tick
 
 
@@ -77,14 +76,13 @@ def _stamp() -> list[Any] | None:
 
 
 def _cache_file(stamp: list[Any]) -> Path | None:
-    base = os.environ.get(CACHE_ENV)
-    if base is not None and base.strip().lower() in ("", "off", "0", "no", "false"):
-        return None
+    from exptrack_core.files import user_cache_dir
+
+    base = user_cache_dir()
     if base is None:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "exptrack")
+        return None
     key = hashlib.sha1(json.dumps(stamp).encode("utf-8", "surrogateescape")).hexdigest()
-    return Path(base) / "environments" / f"{key}.json"
+    return base / "environments" / f"{key}.json"
 
 
 @functools.lru_cache(maxsize=1)
