@@ -8,6 +8,7 @@
 from exptrack_core import __version__, hookimpl
 from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.facade import ExperimentTracker
+from exptrack_core.manager import ExperimentManager
 from exptrack_core.params import load_params
 from exptrack_core.run import Run, init
 
@@ -21,5 +22,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'exptrack' has no attribute {name!r}")
 
 
-__all__ = ["ExperimentTracker", "ExptrackError", "Run", "UnknownNameError", "__version__",
+__all__ = ["ExperimentManager", "ExperimentTracker", "ExptrackError", "Run", "UnknownNameError", "__version__",
            "grid_search", "hookimpl", "init", "load_params", "sweep"]

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from exptrack_core.environment import environment
 from exptrack_core.secrets import redact_argv, redact_env
 
 PACKAGES = ("exptrack", "torch", "torchvision", "timm", "numpy", "pandas", "scikit-learn", "dvc",
@@ -77,10 +78,11 @@ def capture(params: dict[str, Any] | None = None, cwd: Path | None = None) -> di
         "hostname": socket.gethostname(),
         "pid": os.getpid(),
         "packages": package_versions(),
+        "environment": environment(),
         "cuda": cuda_info(),
         "seed": seed,
         "env": redact_env(env),
     }
 
 
-__all__ = ["capture", "cuda_info", "git_info", "package_versions"]
+__all__ = ["capture", "cuda_info", "environment", "git_info", "package_versions"]

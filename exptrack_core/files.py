@@ -69,4 +69,19 @@ def write_text(path: Path, text: str) -> None:
         raise disk_error(path, exc) from None
 
 
-__all__ = ["disk_error", "write_json", "write_text"]
+CACHE_ENV = "EXPTRACK_CACHE_DIR"
+
+
+def user_cache_dir() -> Path | None:
+    """exptrack's cache directory: ``$EXPTRACK_CACHE_DIR``, else ``$XDG_CACHE_HOME/exptrack``
+    (``~/.cache/exptrack``); None when ``EXPTRACK_CACHE_DIR=off`` turns caching off."""
+    base = os.environ.get(CACHE_ENV)
+    if base is not None and base.strip().lower() in ("", "off", "0", "no", "false"):
+        return None
+    if base is None:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "exptrack")
+    return Path(base)
+
+
+__all__ = ["CACHE_ENV", "disk_error", "user_cache_dir", "write_json", "write_text"]

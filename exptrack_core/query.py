@@ -214,6 +214,21 @@ def _finite(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def split_metrics(metrics: list[str], split: str) -> list[str]:
+    """The metrics of one data split (``test`` -> ``test_acc``, ``test/loss``); an unknown split
+    is an error naming those the metrics have."""
+    chosen = [m for m in metrics if m.startswith((f"{split}_", f"{split}/"))]
+    if not chosen:
+        splits = {re.split(r"[_/]", m, maxsplit=1)[0] for m in metrics if re.search(r"[_/]", m)}
+        raise UnknownNameError("split", split, sorted(splits))
+    return chosen
+
+
+def split_default_metric(metrics: list[str], split: str) -> str | None:
+    """What ``compare --split test`` ranks by unless told: the split's accuracy or F1."""
+    return next((m for m in (f"{split}_acc", f"{split}_f1") if m in metrics), None)
+
+
 def varying_params(table: RunTable) -> list[str]:
     """Param columns whose value differs between runs (all of them for a single run)."""
     if len(table) <= 1:
@@ -224,4 +239,5 @@ def varying_params(table: RunTable) -> list[str]:
 
 __all__ = ["META_COLUMNS", "RunTable", "apply_filter", "best_run", "check_metric", "check_mode",
            "parse_filter", "run_row", "runs_frame", "runs_table", "sort_best_first",
+           "split_default_metric", "split_metrics",
            "varying_params"]

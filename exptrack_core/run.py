@@ -110,6 +110,16 @@ class Run:
         self.tracker.log_metrics(self.id, values, step, ts)
         self._fanout.send("log_metrics", values, step, ts)
 
+    def log_sample(self, metrics: Mapping[str, Any], step: int | None, timestamp: float) -> bool:
+        """Record values sampled on another thread (the ``system`` backend) in the run's own
+        record, not mirrored to its backends; False once the run has ended: a sample is never
+        written after the end (``finish`` waits for the one being written)."""
+        with self._lock:
+            if self._status is not None:
+                return False
+            self.tracker.log_metrics(self.id, check_metrics(metrics), check_step(step), timestamp)
+            return True
+
     def _check_open(self) -> None:
         if self._status is not None:
             raise ExptrackError(f"run {self.id} is already {self._status}; start a new run to log more")
@@ -197,6 +207,11 @@ def _on_sigterm(signum, frame):  # pragma: no cover - exercised through subproce
 def _excepthook(exc_type, exc, tb):
     _uncaught.append(exc)
     _previous_excepthook(exc_type, exc, tb)
+
+
+def active_run(run_id: str) -> Run | None:
+    """The run ``run_id`` if this process is recording it (what a backend's own thread logs to)."""
+    return next((r for r in list(_active) if r.id == run_id), None)
 
 
 def finish_active_runs() -> None:
@@ -327,5 +342,5 @@ def _keep_redacted(params: dict[str, Any], recorded: Mapping[str, Any]) -> dict[
     return out
 
 
-__all__ = ["DEFAULT_DIR", "Run", "check_joinable", "finish_active_runs", "get_tracker", "init",
-           "request_stop", "resolve_dir", "split_backends", "withdraw_stop"]
+__all__ = ["DEFAULT_DIR", "Run", "active_run", "check_joinable", "finish_active_runs", "get_tracker",
+           "init", "request_stop", "resolve_dir", "split_backends", "withdraw_stop"]

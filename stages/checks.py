@@ -51,6 +51,9 @@ def check_train_params(params: Mapping[str, Any]) -> None:
     choice(cfg["loss"], "train.loss", LOSSES)
     choice(cfg["device"], "train.device", ("auto", "cpu", "cuda"))
     floats = {k: _number(cfg, k, float) for k in FLOATS}
+    if "system_metrics" in cfg and _number(cfg, "system_metrics", float) < 0:
+        raise ExptrackError(f"invalid train.system_metrics {cfg['system_metrics']!r}; expected "
+                            "seconds between samples (0: none)")
     for key in INTS:
         _number(cfg, key, int)
     if floats["lr"] <= 0 or floats["weight_decay"] < 0:

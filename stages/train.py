@@ -29,6 +29,17 @@ def backends(cfg: dict) -> object:
     return os.environ.get(ENV_BACKENDS) or cfg.get("backends") or "local"
 
 
+def with_system(names: object, interval: float) -> object:
+    """The pipeline records CPU, memory and GPU use (the ``system`` backend) unless
+    ``train.system_metrics`` is 0, whoever chose the other backends (a sweep included)."""
+    from exptrack_core.plugin.registry import get_registry
+
+    listed = [n.strip() for n in (names.split(",") if isinstance(names, str) else names)]
+    if interval > 0 and "system" not in listed and "system" in get_registry().names("backend"):
+        listed.append("system")
+    return listed
+
+
 def checkpoint_dir(run) -> Path:
     """``checkpoints/`` (dvc.yaml's output), except for a sweep trial running outside DVC: trials
     sharing one workspace each keep their own, in their run directory. Under DVC (``DVC_STAGE``
@@ -75,7 +86,9 @@ def main(params: dict) -> None:
     schedule = LrSchedule(cfg, optimizer, len(train_loader), maximize)
 
     experiment = os.environ.get(ENV_EXPERIMENT) or cfg.get("experiment")
-    with exptrack.init(experiment=experiment, params=params, backends=backends(cfg)) as run:
+    interval = float(cfg.get("system_metrics", 5))
+    with exptrack.init(experiment=experiment, params=params, backends=with_system(backends(cfg), interval),
+                       backend_options={"system": {"interval": interval}}) as run:
         ckpt_dir = checkpoint_dir(run)
         state, why = checkpoints.resumable(ckpt_dir / "last.pt", params)
         start, best, best_epoch, stale, history, stopped = 1, None, 0, 0, [], None

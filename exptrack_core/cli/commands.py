@@ -131,8 +131,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "sweep: every param but the seed)")
     p.add_argument("--baseline", metavar="GROUP", help="e.g. train.lr=0.01: p-value of a t-test "
                    "of each group against it (paired when they share seeds, else Welch)")
+    p.add_argument("--split", metavar="SPLIT", help="only the metrics of one split: test, val...")
     _add_dir(p)
     p.set_defaults(func=_cmd("runs", "cmd_compare"))
+
+    p = sub.add_parser("batch", help="run a directory of named experiment configs, then compare")
+    p.add_argument("directory", metavar="DIR", help="one YAML per experiment: name, description, "
+                   "params.yaml overrides")
+    p.add_argument("--filter", metavar="PREFIX", help="only the files whose name starts with it")
+    p.add_argument("--force", action="store_true", help="also run experiments already completed")
+    p.add_argument("--yes", action="store_true", help="start without asking")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="experiments at once")
+    p.add_argument("--params", default="params.yaml", metavar="FILE")
+    p.add_argument("--backend", metavar="NAME[,NAME]", help="where the runs log, e.g. local,wandb")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("batch", "cmd_batch"))
+
+    p = sub.add_parser("reproduce", help="the commands that rebuild a run: checkout, install, re-run")
+    p.add_argument("run_id")
+    p.add_argument("--requirements", action="store_true",
+                   help="print the run's distributions as name==version lines (for pip install -r)")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("reproduce", "cmd_reproduce"))
 
     p = sub.add_parser("best", help="the winning run and its params, ready to re-run")
     p.add_argument("experiment", nargs="?")

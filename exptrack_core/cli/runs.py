@@ -121,10 +121,18 @@ def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]
             raise UnknownNameError("column", unknown[0], table.columns)
         return cols if "run_id" in cols else ["run_id"] + cols  # rows must stay matchable to runs
     metrics = table.metrics
+    if getattr(args, "split", None):
+        from exptrack_core.query import split_metrics
+
+        metrics = split_metrics(metrics, args.split)
+    else:  # the system backend's samples are not results: `--split system` or `show` has them
+        metrics = [m for m in metrics if not m.startswith("system/")]
     if sort_metric in metrics:
         metrics = [sort_metric] + [m for m in metrics if m != sort_metric]
     params = table.params if args.all_params else varying_params(table)
-    return ["run_id", "status"] + params + metrics
+    # runs of several experiments (a batch: one per config) are told apart by their name
+    named = ["experiment"] if len({r.get("experiment") for r in table.rows}) > 1 else []
+    return ["run_id", *named, "status"] + params + metrics
 
 
 def sweep_meta(dir: Any, sweep_id: str) -> dict[str, Any]:
@@ -161,6 +169,12 @@ def cmd_compare(args) -> int:
         raise ExptrackError("no runs to compare")
     table = runs_table(runs)
     sort_by, mode = goal_of(args, args.sort_by)
+    if getattr(args, "split", None) and args.sort_by is None:
+        from exptrack_core.query import split_default_metric, split_metrics
+
+        split_metrics(table.metrics, args.split)  # an unknown split fails before the table
+        sort_by = split_default_metric(table.metrics, args.split) or sort_by
+        mode = "max" if args.mode is None else mode
     table = apply_filter(table, args.filter)
     table = sort_best_first(table, sort_by, mode)
     if args.limit is not None and args.limit < 1:  # a slice by -1 would silently drop the last row

@@ -143,6 +143,9 @@ def cmd_sweep(args) -> int:
         if budget is not None:
             api.extend_budget(store, budget)
         settings = meta.get("settings", {})
+        if settings.get("batch"):  # its points are the configs, not a grid of their values
+            raise ExptrackError(f"sweep {args.resume} is a batch: run 'exptrack batch "
+                                f"{settings['batch']}' again (completed experiments are skipped)")
         backends = backends or settings.get("backends")
         seed = settings.get("seed") if args.seed is None else args.seed
         executor = args.executor or settings.get("executor", "local")

@@ -163,16 +163,20 @@ class SweepRunner:
         full = {**params, **self.fixed}  # -S on the command line beats the config
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
+        inner = getattr(self.strategy, "inner", self.strategy)  # a TrialFeed wraps the strategy
+        label = getattr(inner, "label", None)  # exptrack batch: each point is named
+        experiment, description = label(trial_id, params) if label else (
+            self.experiment, f"trial {trial_id} of sweep {self.store.id}")
         run_id = self.tracker.create_run(
-            self.experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
-            description=f"trial {trial_id} of sweep {self.store.id}", sweep_id=self.store.id,
+            experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
+            description=description, sweep_id=self.store.id,
             trial_id=trial_id, context={"sweep": self.store.id})
         record = TrialRecord(trial_id, run_id, recorded, started_at=time.time())
         self.trials[trial_id] = record
         self.store.record_start(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
-               ENV_EXPERIMENT: self.experiment, PARAMS_ENV: json.dumps(full, default=str)}
+               ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str)}
         # A trial logs where the sweep says, not where the program's own defaults say (several
         # trials writing the workspace's DVC metrics files at once would clobber each other).
         # The trial records where the controller reads: the same tracker, whatever it is.

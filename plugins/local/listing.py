@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from exptrack_core.files import CACHE_ENV, user_cache_dir
 from exptrack_plugins.local.files import write_text
 
-CACHE_ENV = "EXPTRACK_CACHE_DIR"
 FORMAT, VERSION = "exptrack-run-listing", 1
 STAMPED = ("meta.json", "params.json", "summary.json", "metrics.csv")
 RACY_S = 2.0
@@ -41,14 +41,11 @@ MIN_RUNS = 200  # below this, reading the files is fast enough: no cache file is
 
 def cache_path(exp_dir: str) -> Path | None:
     """Where the listing cache of ``exp_dir`` lives, or None when caching is off."""
-    base = os.environ.get(CACHE_ENV)
-    if base is not None and base.strip().lower() in ("", "off", "0", "no", "false"):
-        return None
+    base = user_cache_dir()
     if base is None:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "exptrack")
+        return None
     key = hashlib.sha1(os.path.abspath(exp_dir).encode("utf-8", "surrogateescape")).hexdigest()
-    return Path(base) / "listings" / f"{key}.json"
+    return base / "listings" / f"{key}.json"
 
 
 def stamps(run_dir: str) -> list[list[int] | None]:

@@ -110,6 +110,7 @@ class LocalTracker:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._open: dict[str, _OpenRun] = {}
+        self._opening = threading.Lock()
         self._dirs: dict[str, Path] = {}
 
     # -- writing -------------------------------------------------------------------------------
@@ -155,7 +156,10 @@ class LocalTracker:
     def _writer(self, run_id: str) -> _OpenRun:
         w = self._open.get(run_id)
         if w is None:
-            w = self._open[run_id] = _OpenRun(self.run_dir(run_id))
+            with self._opening:  # a run's sampler thread (the system backend) may log first
+                w = self._open.get(run_id)
+                if w is None:
+                    w = self._open[run_id] = _OpenRun(self.run_dir(run_id))
         return w
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
