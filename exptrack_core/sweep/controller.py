@@ -23,11 +23,13 @@ from exptrack_core.sweep.asking import suggest
 from exptrack_core.secrets import redact_params
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
                   ENV_TRIAL_ID, get_tracker, split_backends)
+from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
 from exptrack_core.sweep.preflight import unlogged_metric
-from exptrack_core.sweep.stopping import CurveReader, build_stopper
+from exptrack_core.sweep.states import exit_state
+from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
 
 POLL_S = 0.05
@@ -64,7 +66,7 @@ class SweepOutcome:
     metric: str | None
     goal: str
     message: str = ""
-    store: SweepStore | None = None
+    store: SweepStore | None = None  # the time-budget feed records its own end status there
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -95,11 +97,18 @@ class SweepRunner:
         self.max_failures = max_failures
         self.max_retries = max_retries
         self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
+        self._attempts: dict[str, int] = {}  # point -> launches in this sweep (journal included)
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
         self.progress = progress
         self.trials: dict[str, TrialRecord] = {}
+        # kept as trials move, so that a loop turn costs the same with 10 or 10,000 trials
+        self._views: list[dict[str, Any]] = []      # the strategy's history, one per trial
+        self._view_at: dict[str, int] = {}
+        self._in_flight: set[str] = set()
+        self._killed = 0
+        self._best: TrialRecord | None = None
         self.rerun: list[dict[str, Any]] = []
         self.failures_in_a_row = 0
         self.message = ""
@@ -109,22 +118,41 @@ class SweepRunner:
         self.timing_out: set[str] = set()
         self._followed_at = 0.0
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
-        self._curves = CurveReader(self.tracker, watched_metric(config.to_dict())[0]) \
-            if self._stopper else None  # a multi-objective sweep watches one objective
+        watched = watched_metric(config.to_dict())[0]  # a multi-objective sweep watches one objective
+        self._curves = TrialCurves(self.tracker, watched) if self._stopper and watched else None
 
     # -- bookkeeping ----------------------------------------------------------------------------
     def history(self) -> list[dict[str, Any]]:
-        return [t.as_history() for t in self.trials.values()]
+        return list(self._views)
 
     def best(self) -> TrialRecord | None:
         if getattr(self.config, "seeds", None):  # a configuration's result: its mean over seeds
             return best_of_groups(self.trials.values(), self.goal, self.config.seed_key)
-        ranked = rank_trials(self.trials.values(), self.goal)
-        return ranked[0] if ranked else None
+        return self._best
 
     def counted(self) -> int:
         """Trials that count towards run_cap: every one that ended or is running (not killed)."""
-        return sum(1 for t in self.trials.values() if t.status != "killed")
+        return len(self.trials) - self._killed
+
+    def _track(self, t: TrialRecord) -> None:
+        """Bring the kept views of ``t`` up to date after it was added or moved."""
+        if t.trial_id not in self._view_at:
+            self._view_at[t.trial_id] = len(self._views)
+            self._views.append(t.as_history())
+        else:
+            self._views[self._view_at[t.trial_id]] = t.as_history()
+        if t.in_flight:
+            self._in_flight.add(t.trial_id)
+        else:
+            self._in_flight.discard(t.trial_id)
+            self._killed += t.status == "killed"
+            if t.status in ("completed", "pruned") and better(t.value, None, self.goal) and (
+                    self._best is None or better(t.value, self._best.value, self.goal) or (
+                        t.value == self._best.value
+                        and self._view_at[t.trial_id] < self._view_at[self._best.trial_id])):
+                self._best = t  # as rank_trials ranks: of equal values, the earliest trial
+        if self._curves is not None:
+            self._curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
 
     def _next_trial_id(self) -> str:
         return f"t{len(self.trials) + 1:04d}"
@@ -134,18 +162,20 @@ class SweepRunner:
         """Read the journal; settle trials that were in flight when the last controller stopped."""
         self.trials = self.store.trials()
         for t in self.trials.values():
-            if t.status != "running":
+            self._track(t)
+        for t in list(self.trials.values()):
+            if not t.in_flight:
                 continue
-            try:
-                run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-            except Exception:
-                run = {"status": "crashed", "summary": {}}
+            run = self._read_run(t)
+            if run.get("status") == "running" or _group_alive(t.process):
+                # an orphan of the killed controller, still running: stop it (or let it finish
+                # within the grace period), so it never completes beside its re-run
+                _stop_orphan(t.process, run.get("owner"))
+                run = self._read_run(t)
             status = run.get("status")
             if status in ENDED:  # it finished; only its end was not journaled
                 self._end(t, status, metric_value(run, self.metric), run.get("note"))
             else:
-                if status == "running":  # an orphan still running: stop it, it will be re-run
-                    _terminate_owner(run)
                 try:
                     self.tracker.set_status(t.run_id, "killed", note="in flight when the sweep stopped")
                 except Exception:
@@ -153,9 +183,15 @@ class SweepRunner:
                 self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
                 self.rerun.append(t.params)
 
+    def _read_run(self, t: TrialRecord) -> dict[str, Any]:
+        try:
+            return self.tracker.read_run(self.tracker.run_dir(t.run_id))
+        except Exception:
+            return {"status": "crashed", "summary": {}}
+
     def _end(self, t: TrialRecord, status: str, value: float | None, note: str | None) -> None:
-        t.status, t.value, t.note = status, value, note
-        self.store.record_end(t.trial_id, status, value, note)
+        self.store.record_end(t, status, value, note)  # refuses a move the state machine forbids
+        self._track(t)
 
     # -- launching ------------------------------------------------------------------------------
     def _launch(self, params: dict[str, Any]) -> TrialRecord:
@@ -171,9 +207,11 @@ class SweepRunner:
             experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
             description=description, sweep_id=self.store.id,
             trial_id=trial_id, context={"sweep": self.store.id})
-        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time())
+        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(),
+                             attempt=self._attempt(recorded))
         self.trials[trial_id] = record
         self.store.record_start(record)
+        self._track(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
                ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str)}
@@ -201,9 +239,16 @@ class SweepRunner:
             launch.argv = cmd.argv
             launch.cleanup = [cmd.json_file] if cmd.json_file else []
         self.executor.launch(launch)
+        self.store.record_launch(record, _process_of(launch.pid))
         if self.progress:
             self.progress.started(record)
         return record
+
+    def _attempt(self, params: dict[str, Any]) -> int:
+        """1 + how many trials of this sweep ran the same point before (a re-run supersedes)."""
+        key = json.dumps(params, sort_keys=True, default=str)
+        self._attempts[key] = self._attempts.get(key, 0) + 1
+        return self._attempts[key]
 
     def _settle(self, done: TrialExit) -> TrialRecord:
         for path in done.trial.cleanup:
@@ -232,12 +277,8 @@ class SweepRunner:
             status, note = "pruned", "stopped early by the sweep's stopper"
             self.tracker.set_status(t.run_id, status, note=note)
         elif status not in ENDED and status != "killed":
-            if done.returncode == 0:
-                status = "completed"
-            elif done.returncode in (-15, 143, 130, -2, -9, 137):
-                status = "killed"
-            else:
-                status = "failed"
+            status = exit_state(done.returncode)  # the program did not record its own end
+            if status == "failed":
                 note = f"exit code {done.returncode}: {done.error or ''}".strip()[-2000:]
             self.tracker.set_status(t.run_id, status, note=note)
         elif status == "failed" and done.error:
@@ -282,13 +323,10 @@ class SweepRunner:
         self.store.acquire()
         restore = _sigterm_interrupts()
         try:
-            self.store.set_status("running")
             self.recover()
             status = self._loop()
         except KeyboardInterrupt:
-            self._stopping = True
-            for done in self.executor.cancel_all():
-                self._settle(done)
+            self._cancel_all()
             status, self.message = "interrupted", "interrupted: running trials were marked killed"
         finally:
             restore()
@@ -296,6 +334,20 @@ class SweepRunner:
         self.store.set_status(status)
         return SweepOutcome(self.store.id, status, list(self.trials.values()), self.best(),
                             self.metric, self.goal, self.message, self.store, self.stats())
+
+    def _cancel_all(self) -> None:
+        """Stop every trial; one the executor never started (stopped between its record and
+        its launch) ends killed too, so no trial of a stopped sweep is left in flight."""
+        self._stopping = True
+        for done in self.executor.cancel_all():
+            self._settle(done)
+        for trial_id in list(self._in_flight):
+            t = self.trials[trial_id]
+            try:
+                self.tracker.set_status(t.run_id, "killed", note="the sweep stopped before it ran")
+            except Exception:
+                pass
+            self._end(t, "killed", None, "the sweep stopped before it ran")
 
     def stats(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -310,9 +362,8 @@ class SweepRunner:
             return
         self._followed_at = now
         for trial_id, follower in list(self.followers.items()):
-            if follower.poll() and self._stopper is not None and trial_id not in self.pruning:
-                runs = {t.trial_id: t.run_id for t in self.trials.values()}
-                if self._stopper.should_stop(trial_id, self._curves.read(runs)):
+            if follower.poll() and self._curves is not None and trial_id not in self.pruning:
+                if self._stopper.should_stop(trial_id, self._curves.refresh()):
                     self.pruning.add(trial_id)
                     self.executor.terminate(trial_id)
 
@@ -336,9 +387,7 @@ class SweepRunner:
             for done in self.executor.poll():
                 self._settle(done)
             if self.failures_in_a_row >= self.max_failures:
-                self._stopping = True
-                for done in self.executor.cancel_all():
-                    self._settle(done)
+                self._cancel_all()
                 last = next((t for t in reversed(self.trials.values()) if t.status == "failed"), None)
                 self.message = (f"stopped: {self.failures_in_a_row} trials failed in a row "
                                 f"(--max-failures {self.max_failures}); last error: "
@@ -346,15 +395,11 @@ class SweepRunner:
                 return "failed"
             missing = unlogged_metric(self.metric, self.trials.values(), self.tracker)
             if missing:  # every further trial would end the same way
-                self._stopping = True
-                for done in self.executor.cancel_all():
-                    self._settle(done)
+                self._cancel_all()
                 self.message = missing
                 return "failed"
             if self._reached_target():
-                self._stopping = True
-                for done in self.executor.cancel_all():
-                    self._settle(done)
+                self._cancel_all()
                 self.message = f"target {self.metric}={self.target} reached"
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
@@ -368,8 +413,7 @@ class SweepRunner:
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
                 for done in self.executor.poll():  # an inline trial has already ended
                     self._settle(done)
-            if not self.executor.running() and not any(t.status == "running"
-                                                       for t in self.trials.values()):
+            if not self.executor.running() and not self._in_flight:
                 if exhausted or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
@@ -411,20 +455,80 @@ def _sigterm_interrupts() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-def _terminate_owner(run: dict[str, Any]) -> None:
+ORPHAN_GRACE_S = 5.0  # how long a resumed sweep lets an orphaned trial finish after SIGTERM
+
+
+def _process_of(pid: int | None) -> dict[str, Any] | None:
+    """What the journal keeps of a launched trial's process: enough to find (and stop) its
+    process group later from another controller on this host, and to tell a reused pid."""
+    if pid is None:
+        return None
+    import socket
+
+    from exptrack_plugins.local.files import _process_start
+
+    try:
+        pgid = os.getpgid(pid)
+    except OSError:
+        pgid = pid  # already gone; it led its own session (the process executor starts it so)
+    return {"pid": pid, "pgid": pgid, "host": socket.gethostname(), "start": _process_start(pid)}
+
+
+def _group_alive(process: dict[str, Any] | None) -> bool:
+    """Is the trial's process group still there, on this host, and still the trial's?"""
+    import socket
+
+    from exptrack_plugins.local.files import _process_start
+
+    if not process or process.get("host") != socket.gethostname() or not process.get("pgid"):
+        return False
+    pgid = process["pgid"]
+    if pgid == process.get("pid"):
+        start = _process_start(pgid)
+        # a live leader with another start time is a new process that reused the pid; a gone
+        # leader leaves the id reserved while any of its group lives (the kernel's rule)
+        if start is not None and process.get("start") not in (None, start):
+            return False
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_orphan(process: dict[str, Any] | None, owner: dict[str, Any] | None) -> None:
+    """SIGTERM an orphaned trial (its process group when the journal has it, else the run's
+    owner), give it ``ORPHAN_GRACE_S`` to finish, then SIGKILL what is left."""
+    import signal
+
     from exptrack_plugins.local.files import owner_alive
 
-    owner = run.get("owner") or {}
-    if owner_alive(owner):
-        import signal
+    group = _group_alive(process)
 
+    def alive() -> bool:
+        return _group_alive(process) if group else bool(owner_alive(owner))
+
+    def send(sig: int) -> None:
         try:
-            os.kill(owner["pid"], signal.SIGTERM)
+            if group:
+                os.killpg(process["pgid"], sig)
+            elif owner_alive(owner):
+                os.kill(owner["pid"], sig)
         except OSError:
-            return
-        for _ in range(100):
-            if not owner_alive(owner):
-                return
+            pass
+
+    if not alive():
+        return
+    send(signal.SIGTERM)
+    deadline = time.time() + ORPHAN_GRACE_S
+    while alive() and time.time() < deadline:
+        time.sleep(0.05)
+    if alive():
+        send(signal.SIGKILL)
+        deadline = time.time() + ORPHAN_GRACE_S
+        while alive() and time.time() < deadline:
             time.sleep(0.05)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from exptrack_core.errors import AmbiguousNameError, ExptrackError, UnknownNameError
 from exptrack_core.names import check_name
 
-from exptrack_plugins.local.files import iter_history, owner_alive, read_json
+from exptrack_plugins.local.files import iter_history, owner_alive, parse_history, read_json
 from exptrack_plugins.local.listing import Listing, stamps
 from exptrack_plugins.local.writer import fold
 
@@ -106,6 +106,25 @@ class RunReader:
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise ExptrackError(f"run {run_dir.name} is unreadable ({run_dir}: {type(exc).__name__}: "
                                 f"{exc}); fix or remove its directory, other runs are unaffected") from None
+
+    def read_history(self, run_id: str, *, start: Any = 0, metric: str | None = None
+                     ) -> tuple[list[tuple[int | None, str, float, float]], int]:
+        """``(rows, next_offset)``: the history rows appended since byte ``start`` of metrics.csv.
+
+        Only the bytes after ``start`` are read. A last line still being written (no newline
+        yet) is left for a later call: ``next_offset`` stops before it."""
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise ExptrackError(f"invalid history offset {start!r}: expected an offset that "
+                                "read_history returned (an integer >= 0)")
+        try:
+            f = open(self.run_dir(run_id) / "metrics.csv", "rb")
+        except FileNotFoundError:
+            return [], start
+        with f:
+            f.seek(start)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        return parse_history(chunk[:end], metric), start + end
 
     def list_runs(self, experiment: str | None = None, *, errors: list[str] | None = None
                   ) -> list[dict[str, Any]]:
