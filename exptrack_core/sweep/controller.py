@@ -18,8 +18,9 @@ from typing import Any, Callable, Iterable
 
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.params import PARAMS_ENV, tree_or_flat
+from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.plugin.registry import get_registry
-from exptrack_core.sweep.asking import suggest
+from exptrack_core.sweep.asking import Views, suggest
 from exptrack_core.secrets import redact_params
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
                   ENV_TRIAL_ID, get_tracker, split_backends)
@@ -104,7 +105,7 @@ class SweepRunner:
         self.progress = progress
         self.trials: dict[str, TrialRecord] = {}
         # kept as trials move, so that a loop turn costs the same with 10 or 10,000 trials
-        self._views: list[dict[str, Any]] = []      # the strategy's history, one per trial
+        self._views = Views()                       # the strategy's history, one per trial
         self._view_at: dict[str, int] = {}
         self._in_flight: set[str] = set()
         self._killed = 0
@@ -122,8 +123,8 @@ class SweepRunner:
         self._curves = TrialCurves(self.tracker, watched) if self._stopper and watched else None
 
     # -- bookkeeping ----------------------------------------------------------------------------
-    def history(self) -> list[dict[str, Any]]:
-        return list(self._views)
+    def history(self) -> Views:
+        return self._views
 
     def best(self) -> TrialRecord | None:
         if getattr(self.config, "seeds", None):  # a configuration's result: its mean over seeds
@@ -136,11 +137,12 @@ class SweepRunner:
 
     def _track(self, t: TrialRecord) -> None:
         """Bring the kept views of ``t`` up to date after it was added or moved."""
+        view = TrialView.of(t.as_history())
         if t.trial_id not in self._view_at:
             self._view_at[t.trial_id] = len(self._views)
-            self._views.append(t.as_history())
+            self._views.append(view)
         else:
-            self._views[self._view_at[t.trial_id]] = t.as_history()
+            self._views[self._view_at[t.trial_id]] = view
         if t.in_flight:
             self._in_flight.add(t.trial_id)
         else:
