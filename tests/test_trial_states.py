@@ -9,7 +9,7 @@ import pytest
 
 from exptrack_core.sweep.journal import SweepStore
 from exptrack_core.sweep.states import (IllegalTransition, JournalReplay, TrialRecord, exit_state,
-                                        transition)
+                                        exit_state_of, transition)
 
 from .conftest import run_cli
 from .sweep_helpers import make_project
@@ -68,6 +68,20 @@ def test_a_move_the_state_machine_does_not_allow_is_refused_naming_both_states(p
 ])
 def test_an_exit_status_says_how_a_trial_that_did_not_record_its_end_ended(code, state):
     assert exit_state(code) == state
+
+
+@pytest.mark.parametrize("recorded, code, kw, expected", [
+    ("running", 0, {}, ("completed", None, True)),            # exited 0 without finishing its run
+    ("completed", -15, {"timed_out": 2.0}, ("timed_out", "stopped after its time limit of 2s "
+                                                         "(--trial-timeout)", True)),
+    ("killed", -15, {"pruned": True}, ("pruned", "stopped early by the sweep's stopper", True)),
+    ("completed", 0, {"pruned": True}, ("completed", None, False)),  # it ended by itself first
+    ("killed", 143, {}, ("killed", None, False)),             # its own handler recorded it
+    ("running", 3, {}, ("failed", "exit code 3: boom", True)),
+])
+def test_how_an_exited_trial_ends_follows_what_it_recorded_and_how_it_exited(recorded, code, kw,
+                                                                             expected):
+    assert exit_state_of(recorded, None, code, "boom" if code == 3 else None, **kw) == expected
 
 
 def test_the_journal_refuses_to_end_a_trial_twice_and_writes_nothing_then(store):

@@ -42,4 +42,18 @@ def suggest(strategy: SearchStrategy, history: Iterable[Mapping[str, Any] | Tria
     return strategy.suggest(views)
 
 
-__all__ = ["Views", "suggest"]
+class FixedPoints:
+    """A strategy over a given list of configs, each run once (``exptrack promote``)."""
+
+    def __init__(self, points: list[dict[str, Any]]):
+        self.points = points
+
+    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+        taken = [h["params"] for h in history if h["status"] != "killed"]
+        for point in self.points:
+            if not any(all(p.get(k) == v for k, v in point.items()) for p in taken):
+                return dict(point)
+        return None
+
+
+__all__ = ["FixedPoints", "Views", "suggest"]

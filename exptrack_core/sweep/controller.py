@@ -4,23 +4,24 @@ One controller drives a sweep (a lock refuses a second). Every trial is a run of
 (``sweep_id``/``trial_id`` set), created before its program starts so that a program that dies
 early is still recorded; the sweep's journal says which trials started and ended, so a resumed
 sweep never re-runs a trial that ended and re-runs those that were in flight.
+
+Around it: ``states`` (a trial's state machine, how an exit ends it), ``journal`` (where each move
+is written), ``ledger`` (what the loop keeps of its trials), ``processes`` (orphans, SIGTERM),
+``outcome`` (ranking, the result), ``curves``/``stopping`` (early stopping's input).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.params import PARAMS_ENV, tree_or_flat
-from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.plugin.registry import get_registry
-from exptrack_core.sweep.asking import Views, suggest
+from exptrack_core.sweep.asking import FixedPoints, Views, suggest  # noqa: F401 (FixedPoints: promote)
 from exptrack_core.secrets import redact_params
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
                   ENV_TRIAL_ID, get_tracker, split_backends)
@@ -28,47 +29,17 @@ from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
+from exptrack_core.sweep.ledger import TrialLedger
+from exptrack_core.sweep.processes import group_alive, process_of, sigterm_interrupts, stop_orphan
+from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
+                                         metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
-from exptrack_core.sweep.states import exit_state
+from exptrack_core.sweep.states import exit_state_of
 from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
 
 POLL_S = 0.05
 TERM_GRACE_S = 10.0  # how long a trial stopped for its time limit may take to exit before SIGKILL
-
-
-def metric_value(run: dict[str, Any], metric: str | None) -> float | None:
-    s = (run.get("summary") or {}).get(metric or "")
-    return None if s is None else s.get("last")
-
-
-def better(a: float | None, b: float | None, goal: str) -> bool:
-    """Is ``a`` better than ``b``? Non-finite values are never better."""
-    if a is None or not math.isfinite(a):
-        return False
-    if b is None or not math.isfinite(b):
-        return True
-    return a > b if goal == "maximize" else a < b
-
-
-def rank_trials(trials: Iterable[TrialRecord], goal: str) -> list[TrialRecord]:
-    """Completed and pruned trials with a finite value, best first; the first of equals first."""
-    ranked = [t for t in trials if t.status in ("completed", "pruned") and better(t.value, None, goal)]
-    ranked.sort(key=lambda t: -t.value if goal == "maximize" else t.value)
-    return ranked
-
-
-@dataclass
-class SweepOutcome:
-    sweep_id: str
-    status: str
-    trials: list[TrialRecord]
-    best: TrialRecord | None
-    metric: str | None
-    goal: str
-    message: str = ""
-    store: SweepStore | None = None  # the time-budget feed records its own end status there
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 class SweepRunner:
@@ -98,18 +69,12 @@ class SweepRunner:
         self.max_failures = max_failures
         self.max_retries = max_retries
         self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
-        self._attempts: dict[str, int] = {}  # point -> launches in this sweep (journal included)
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
         self.progress = progress
         self.trials: dict[str, TrialRecord] = {}
-        # kept as trials move, so that a loop turn costs the same with 10 or 10,000 trials
-        self._views = Views()                       # the strategy's history, one per trial
-        self._view_at: dict[str, int] = {}
-        self._in_flight: set[str] = set()
-        self._killed = 0
-        self._best: TrialRecord | None = None
+        self.ledger = TrialLedger(self.goal)
         self.rerun: list[dict[str, Any]] = []
         self.failures_in_a_row = 0
         self.message = ""
@@ -122,37 +87,20 @@ class SweepRunner:
         watched = watched_metric(config.to_dict())[0]  # a multi-objective sweep watches one objective
         self._curves = TrialCurves(self.tracker, watched) if self._stopper and watched else None
 
-    # -- bookkeeping ----------------------------------------------------------------------------
+    # -- bookkeeping (kept by the ledger as trials move) ---------------------------------------
     def history(self) -> Views:
-        return self._views
+        return self.ledger.views
 
     def best(self) -> TrialRecord | None:
         if getattr(self.config, "seeds", None):  # a configuration's result: its mean over seeds
             return best_of_groups(self.trials.values(), self.goal, self.config.seed_key)
-        return self._best
+        return self.ledger.best
 
     def counted(self) -> int:
-        """Trials that count towards run_cap: every one that ended or is running (not killed)."""
-        return len(self.trials) - self._killed
+        return self.ledger.counted()
 
     def _track(self, t: TrialRecord) -> None:
-        """Bring the kept views of ``t`` up to date after it was added or moved."""
-        view = TrialView.of(t.as_history())
-        if t.trial_id not in self._view_at:
-            self._view_at[t.trial_id] = len(self._views)
-            self._views.append(view)
-        else:
-            self._views[self._view_at[t.trial_id]] = view
-        if t.in_flight:
-            self._in_flight.add(t.trial_id)
-        else:
-            self._in_flight.discard(t.trial_id)
-            self._killed += t.status == "killed"
-            if t.status in ("completed", "pruned") and better(t.value, None, self.goal) and (
-                    self._best is None or better(t.value, self._best.value, self.goal) or (
-                        t.value == self._best.value
-                        and self._view_at[t.trial_id] < self._view_at[self._best.trial_id])):
-                self._best = t  # as rank_trials ranks: of equal values, the earliest trial
+        self.ledger.track(t)
         if self._curves is not None:
             self._curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
 
@@ -169,10 +117,10 @@ class SweepRunner:
             if not t.in_flight:
                 continue
             run = self._read_run(t)
-            if run.get("status") == "running" or _group_alive(t.process):
+            if run.get("status") == "running" or group_alive(t.process):
                 # an orphan of the killed controller, still running: stop it (or let it finish
                 # within the grace period), so it never completes beside its re-run
-                _stop_orphan(t.process, run.get("owner"))
+                stop_orphan(t.process, run.get("owner"))
                 run = self._read_run(t)
             status = run.get("status")
             if status in ENDED:  # it finished; only its end was not journaled
@@ -210,7 +158,7 @@ class SweepRunner:
             description=description, sweep_id=self.store.id,
             trial_id=trial_id, context={"sweep": self.store.id})
         record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(),
-                             attempt=self._attempt(recorded))
+                             attempt=self.ledger.next_attempt(recorded))
         self.trials[trial_id] = record
         self.store.record_start(record)
         self._track(record)
@@ -241,16 +189,10 @@ class SweepRunner:
             launch.argv = cmd.argv
             launch.cleanup = [cmd.json_file] if cmd.json_file else []
         self.executor.launch(launch)
-        self.store.record_launch(record, _process_of(launch.pid))
+        self.store.record_launch(record, process_of(launch.pid))
         if self.progress:
             self.progress.started(record)
         return record
-
-    def _attempt(self, params: dict[str, Any]) -> int:
-        """1 + how many trials of this sweep ran the same point before (a re-run supersedes)."""
-        key = json.dumps(params, sort_keys=True, default=str)
-        self._attempts[key] = self._attempts.get(key, 0) + 1
-        return self._attempts[key]
 
     def _settle(self, done: TrialExit) -> TrialRecord:
         for path in done.trial.cleanup:
@@ -264,27 +206,17 @@ class SweepRunner:
             follower.finish()
         self.tracker.close(t.run_id)
         run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        status = run.get("status")
-        note = run.get("note")
+        recorded, note = run.get("status"), run.get("note")
         if self.objective is not None and done.returncode == 0 and done.result is not None:
-            _log_objective_result(self.tracker, t.run_id, done.result, self.metric)
+            log_objective_result(self.tracker, t.run_id, done.result, self.metric)
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        if t.trial_id in self.timing_out:
-            self.timing_out.discard(t.trial_id)
-            status = "timed_out"  # whatever the program wrote as it was stopped
-            note = f"stopped after its time limit of {self.trial_timeout:g}s (--trial-timeout)"
+        status, note, write = exit_state_of(
+            recorded, note, done.returncode, done.error, pruned=t.trial_id in self.pruning,
+            timed_out=self.trial_timeout if t.trial_id in self.timing_out else None)
+        self.timing_out.discard(t.trial_id)
+        self.pruning.discard(t.trial_id)
+        if write:  # the run's record follows the trial's state
             self.tracker.set_status(t.run_id, status, note=note)
-        elif t.trial_id in self.pruning and status not in ENDED:
-            self.pruning.discard(t.trial_id)
-            status, note = "pruned", "stopped early by the sweep's stopper"
-            self.tracker.set_status(t.run_id, status, note=note)
-        elif status not in ENDED and status != "killed":
-            status = exit_state(done.returncode)  # the program did not record its own end
-            if status == "failed":
-                note = f"exit code {done.returncode}: {done.error or ''}".strip()[-2000:]
-            self.tracker.set_status(t.run_id, status, note=note)
-        elif status == "failed" and done.error:
-            note = f"{note or ''}\n{done.error}".strip()[-2000:]
         if status == "killed" and not self._stopping:
             status, note = self._retry_or_fail(t, done.returncode, note)
         value = metric_value(run, self.metric)
@@ -323,7 +255,7 @@ class SweepRunner:
 
     def run(self) -> SweepOutcome:
         self.store.acquire()
-        restore = _sigterm_interrupts()
+        restore = sigterm_interrupts()
         try:
             self.recover()
             status = self._loop()
@@ -343,7 +275,7 @@ class SweepRunner:
         self._stopping = True
         for done in self.executor.cancel_all():
             self._settle(done)
-        for trial_id in list(self._in_flight):
+        for trial_id in list(self.ledger.in_flight):
             t = self.trials[trial_id]
             try:
                 self.tracker.set_status(t.run_id, "killed", note="the sweep stopped before it ran")
@@ -415,137 +347,16 @@ class SweepRunner:
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
                 for done in self.executor.poll():  # an inline trial has already ended
                     self._settle(done)
-            if not self.executor.running() and not self._in_flight:
+            if not self.executor.running() and not self.ledger.in_flight:
                 if exhausted or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
             time.sleep(POLL_S)
 
 
-class FixedPoints:
-    """A strategy over a given list of configs, each run once (``exptrack promote``)."""
-
-    def __init__(self, points: list[dict[str, Any]]):
-        self.points = points
-
-    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
-        taken = [h["params"] for h in history if h["status"] != "killed"]
-        for point in self.points:
-            if not any(all(p.get(k) == v for k, v in point.items()) for p in taken):
-                return dict(point)
-        return None
-
-
 def build_executor(name: str, options: dict[str, Any]) -> Any:
     """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
     return get_registry().executor(name, options)
-
-
-def _sigterm_interrupts() -> Callable[[], None]:
-    """SIGTERM of the controller stops the sweep as Ctrl+C does (its trials are stopped, not
-    orphaned); returns what puts the previous handler back. Only the main thread can."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-ORPHAN_GRACE_S = 5.0  # how long a resumed sweep lets an orphaned trial finish after SIGTERM
-
-
-def _process_of(pid: int | None) -> dict[str, Any] | None:
-    """What the journal keeps of a launched trial's process: enough to find (and stop) its
-    process group later from another controller on this host, and to tell a reused pid."""
-    if pid is None:
-        return None
-    import socket
-
-    from exptrack_plugins.local.files import _process_start
-
-    try:
-        pgid = os.getpgid(pid)
-    except OSError:
-        pgid = pid  # already gone; it led its own session (the process executor starts it so)
-    return {"pid": pid, "pgid": pgid, "host": socket.gethostname(), "start": _process_start(pid)}
-
-
-def _group_alive(process: dict[str, Any] | None) -> bool:
-    """Is the trial's process group still there, on this host, and still the trial's?"""
-    import socket
-
-    from exptrack_plugins.local.files import _process_start
-
-    if not process or process.get("host") != socket.gethostname() or not process.get("pgid"):
-        return False
-    pgid = process["pgid"]
-    if pgid == process.get("pid"):
-        start = _process_start(pgid)
-        # a live leader with another start time is a new process that reused the pid; a gone
-        # leader leaves the id reserved while any of its group lives (the kernel's rule)
-        if start is not None and process.get("start") not in (None, start):
-            return False
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stop_orphan(process: dict[str, Any] | None, owner: dict[str, Any] | None) -> None:
-    """SIGTERM an orphaned trial (its process group when the journal has it, else the run's
-    owner), give it ``ORPHAN_GRACE_S`` to finish, then SIGKILL what is left."""
-    import signal
-
-    from exptrack_plugins.local.files import owner_alive
-
-    group = _group_alive(process)
-
-    def alive() -> bool:
-        return _group_alive(process) if group else bool(owner_alive(owner))
-
-    def send(sig: int) -> None:
-        try:
-            if group:
-                os.killpg(process["pgid"], sig)
-            elif owner_alive(owner):
-                os.kill(owner["pid"], sig)
-        except OSError:
-            pass
-
-    if not alive():
-        return
-    send(signal.SIGTERM)
-    deadline = time.time() + ORPHAN_GRACE_S
-    while alive() and time.time() < deadline:
-        time.sleep(0.05)
-    if alive():
-        send(signal.SIGKILL)
-        deadline = time.time() + ORPHAN_GRACE_S
-        while alive() and time.time() < deadline:
-            time.sleep(0.05)
-
-
-def _log_objective_result(tracker: Any, run_id: str, result: Any, metric: str | None) -> None:
-    """An objective may return a number (the sweep metric) or a dict of final metrics."""
-    from exptrack_core.names import check_metrics
-
-    if isinstance(result, dict):
-        values = check_metrics(result)
-    elif metric is not None:
-        values = check_metrics({metric: result})
-    else:
-        return
-    tracker.log_metrics(run_id, values, None, time.time())
-    tracker.close(run_id)
 
 
 __all__ = ["FixedPoints", "build_executor", "rank_trials", "SweepOutcome", "SweepRunner", "better", "metric_value"]

@@ -91,6 +91,29 @@ def exit_state(returncode: int) -> str:
     return "failed"
 
 
+def exit_state_of(recorded: str | None, note: str | None, returncode: int, error: str | None, *,
+                  pruned: bool = False, timed_out: float | None = None
+                  ) -> tuple[str, str | None, bool]:
+    """How a trial whose process exited ends: ``(state, note, write)``, ``write`` when the run's
+    record must be set to it (the program did not record that end itself).
+
+    ``recorded`` is the status its run recorded; a trial the sweep stopped for its time limit is
+    ``timed_out`` whatever it recorded as it was stopped; one it pruned is ``pruned`` unless it
+    had already ended by itself."""
+    if timed_out is not None:
+        return "timed_out", f"stopped after its time limit of {timed_out:g}s (--trial-timeout)", True
+    if pruned and recorded not in ENDED:
+        return "pruned", "stopped early by the sweep's stopper", True
+    if recorded not in ENDED and recorded != "killed":
+        state = exit_state(returncode)
+        if state == "failed":
+            note = f"exit code {returncode}: {error or ''}".strip()[-2000:]
+        return state, note, True
+    if recorded == "failed" and error:
+        note = f"{note or ''}\n{error}".strip()[-2000:]
+    return recorded, note, False
+
+
 class JournalReplay:
     """The trials as the journal says, kept up to date by reading only the bytes appended since
     the last ``update`` (a torn last line is left for a later one)."""
@@ -149,4 +172,4 @@ class JournalReplay:
 
 
 __all__ = ["DamagedSweepError", "ENDED", "FINAL", "IN_FLIGHT", "IllegalTransition", "JournalReplay",
-           "TRIAL_STATES", "TrialRecord", "exit_state", "transition"]
+           "TRIAL_STATES", "TrialRecord", "exit_state", "exit_state_of", "transition"]
