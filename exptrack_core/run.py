@@ -161,6 +161,8 @@ class Run:
         if not self._superseded():
             self.tracker.set_status(self.id, status, note=note)
         self.tracker.close(self.id)
+        self._fanout.close(status)
+        _active.discard(self)
 
     def _superseded(self) -> bool:
         """A sweep trial whose run the sweep already ended (a resumed sweep re-ran it while this
@@ -171,8 +173,6 @@ class Run:
             return self.tracker.read_run(self.tracker.run_dir(self.id)).get("status") in FINAL_STATUSES
         except Exception:
             return False
-        self._fanout.close(status)
-        _active.discard(self)
 
     def __enter__(self) -> "Run":
         return self
