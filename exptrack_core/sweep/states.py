@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ class TrialRecord:
     ended_at: float | None = None
     attempt: int = 1                        # 1 + how many earlier trials ran the same point
     process: dict[str, Any] | None = None   # pid, pgid, host, start of the launched process
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. a seeded group's seed count
 
     @property
     def in_flight(self) -> bool:
