@@ -12,19 +12,11 @@ from exptrack_core.sweep.states import (IllegalTransition, JournalReplay, TrialR
                                         exit_state_of, transition)
 
 from .conftest import run_cli
-from .sweep_helpers import make_project
+from .sweep_helpers import PARAMS, make_project
 
-ONE_POINT = '''
-train: {lr: 0.01, wd: 0.0, epochs: 2, sleep: 0.0, crash: false}
-sweep:
-  name: toy
-  method: grid
-  metric: {name: val_acc, goal: maximize}
-  program: train.py
-  command: ["${interpreter}", "${program}"]
-  parameters:
-    train.lr: {values: [0.001, 0.01]}
-'''
+ONE_POINT = (PARAMS.replace("epochs: 3", "epochs: 2")  # two points of a quick trial
+             .replace("train.lr: {values: [0.001, 0.01, 0.1]}", "train.lr: {values: [0.001, 0.01]}")
+             .replace("train.wd: {values: [0.0, 0.1]}", "train.wd: {value: 0.0}"))
 
 
 @pytest.fixture
