@@ -158,3 +158,20 @@ def test_resuming_a_sweep_that_has_nothing_left_to_do_leaves_sweep_json_alone(wo
     assert meta.read_bytes() == before and meta.stat().st_mtime_ns == stamp
     listed = json.loads(run_cli("sweeps", "--json", check=True).stdout)
     assert listed[0]["status"] == "completed" and listed[0]["trials"] == {"completed": 2}
+
+
+def test_a_journaled_process_group_is_found_only_while_it_is_still_the_trials():
+    import subprocess
+
+    from exptrack_core.sweep.processes import group_alive, process_of
+
+    child = subprocess.Popen(["sleep", "30"], start_new_session=True)  # leads its own group
+    try:
+        process = process_of(child.pid)
+        assert process["pgid"] == child.pid and group_alive(process)
+        assert not group_alive({**process, "start": "1"})  # the pid since reused by another
+        assert not group_alive({**process, "host": "elsewhere"})
+    finally:
+        child.kill()
+        child.wait()
+    assert not group_alive(process)

@@ -42,9 +42,10 @@ def group_alive(process: dict[str, Any] | None) -> bool:
     pgid = process["pgid"]
     if pgid == process.get("pid"):
         start = _process_start(pgid)
-        # a live leader with another start time is a new process that reused the pid; a gone
-        # leader leaves the id reserved while any of its group lives (the kernel's rule)
-        if start is not None and process.get("start") not in (None, start):
+        # a live leader with another start time (or none recorded to compare) may be a new
+        # process that reused the pid: never signalled; a gone leader leaves the id reserved
+        # while any of its group lives (the kernel's rule)
+        if start is not None and process.get("start") != start:
             return False
     try:
         os.killpg(pgid, 0)
