@@ -15,11 +15,12 @@ from exptrack_core.plugin.interfaces import (FINAL_STATUSES, STATUSES, Backend, 
                                              Executor, RunInfo, SearchStrategy, Tracker,
                                              TrialAdapter, TrialFollower, TrialView)
 from exptrack_core.plugin.options import check_options
+from exptrack_core.sweep.curves import Curves
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.sweep.space import ParamSpace, ParamSpec, SweepConfigError
 
 __all__ = [
-    "Backend", "EarlyStopper", "Executor", "ExptrackError", "FINAL_STATUSES", "ParamSpace",
+    "Backend", "Curves", "EarlyStopper", "Executor", "ExptrackError", "FINAL_STATUSES", "ParamSpace",
     "ParamSpec", "RunInfo", "STATUSES", "SearchStrategy", "SweepConfigError", "Tracker",
     "TrialAdapter", "TrialExit", "TrialFollower", "TrialLaunch", "TrialView", "UnknownNameError",
     "check_options", "hookimpl",

@@ -158,10 +158,21 @@ class Run:
             if status == "completed" and self._stop_requested:
                 status = "pruned"
             self._status = status
-        self.tracker.set_status(self.id, status, note=note)
+        if not self._superseded():
+            self.tracker.set_status(self.id, status, note=note)
         self.tracker.close(self.id)
         self._fanout.close(status)
         _active.discard(self)
+
+    def _superseded(self) -> bool:
+        """A sweep trial whose run the sweep already ended (a resumed sweep re-ran it while this
+        process lived on as an orphan): its late finish must not turn that run completed."""
+        if not (self.info.sweep_id and self.info.trial_id and os.environ.get(ENV_RUN_ID) == self.id):
+            return False
+        try:
+            return self.tracker.read_run(self.tracker.run_dir(self.id)).get("status") in FINAL_STATUSES
+        except Exception:
+            return False
 
     def __enter__(self) -> "Run":
         return self

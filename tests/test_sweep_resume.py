@@ -39,7 +39,7 @@ def _wait_for(workdir, ends: int, timeout: float = 60):
     while time.time() < deadline:
         sweep_id, events = _journal(workdir)
         if sum(e["event"] == "end" for e in events) >= ends and any(
-                e["event"] == "start" for e in events[-1:]):
+                e["event"] in ("start", "launch") for e in events[-1:]):  # a trial in flight
             return sweep_id
         time.sleep(0.05)
     raise AssertionError(f"sweep did not reach {ends} ended trials")

@@ -243,7 +243,9 @@ def sweep_rows(dir: Any) -> list[dict[str, Any]]:
     for meta in sweeps:
         store = SweepStore(resolve_dir(dir), meta["sweep_id"])
         status = meta["status"]
-        if status == "running" and not store.controller_alive():
+        if store.controller_alive():
+            status = "running"  # resumed: sweep.json keeps how it last ended until it ends again
+        elif status == "running":
             status = "stopped"  # its controller died: resume it
         config = meta.get("config", {})
         metric = primary_metric(config)

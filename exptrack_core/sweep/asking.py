@@ -25,13 +25,35 @@ def _takes_trial_id(cls: type) -> bool:
     return any(p.name == "trial_id" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
+class Views(list):
+    """A history already made of ``TrialView`` s (the controller keeps one as trials move):
+    handed over as a copy, without converting each entry again."""
+
+
 def suggest(strategy: SearchStrategy, history: Iterable[Mapping[str, Any] | TrialView],
             trial_id: str) -> dict[str, Any] | None:
     """The strategy's params for trial ``trial_id`` (``None``: the space is exhausted)."""
-    views = [t if isinstance(t, TrialView) else TrialView.of(t) for t in history]
+    if isinstance(history, Views):
+        views = list(history)  # a copy: a strategy may keep the list it was given
+    else:
+        views = [t if isinstance(t, TrialView) else TrialView.of(t) for t in history]
     if _takes_trial_id(type(strategy)):
         return strategy.suggest(views, trial_id=trial_id)
     return strategy.suggest(views)
 
 
-__all__ = ["suggest"]
+class FixedPoints:
+    """A strategy over a given list of configs, each run once (``exptrack promote``)."""
+
+    def __init__(self, points: list[dict[str, Any]]):
+        self.points = points
+
+    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+        taken = [h["params"] for h in history if h["status"] != "killed"]
+        for point in self.points:
+            if not any(all(p.get(k) == v for k, v in point.items()) for p in taken):
+                return dict(point)
+        return None
+
+
+__all__ = ["FixedPoints", "Views", "suggest"]

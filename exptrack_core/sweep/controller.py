@@ -4,68 +4,42 @@ One controller drives a sweep (a lock refuses a second). Every trial is a run of
 (``sweep_id``/``trial_id`` set), created before its program starts so that a program that dies
 early is still recorded; the sweep's journal says which trials started and ended, so a resumed
 sweep never re-runs a trial that ended and re-runs those that were in flight.
+
+Around it: ``states`` (a trial's state machine, how an exit ends it), ``journal`` (where each move
+is written), ``ledger`` (what the loop keeps of its trials), ``processes`` (orphans, SIGTERM),
+``outcome`` (ranking, the result), ``curves``/``stopping`` (early stopping's input).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
-from exptrack_core.sweep.asking import suggest
+from exptrack_core.sweep.asking import FixedPoints, Views, suggest  # noqa: F401 (FixedPoints: promote)
 from exptrack_core.secrets import redact_params
 from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
                   ENV_TRIAL_ID, get_tracker, split_backends)
+from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
+from exptrack_core.sweep.ledger import TrialLedger
+from exptrack_core.sweep.processes import group_alive, process_of, sigterm_interrupts, stop_orphan
+from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
+                                         metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
-from exptrack_core.sweep.stopping import CurveReader, build_stopper
+from exptrack_core.sweep.states import exit_state_of
+from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
 
 POLL_S = 0.05
 TERM_GRACE_S = 10.0  # how long a trial stopped for its time limit may take to exit before SIGKILL
-
-
-def metric_value(run: dict[str, Any], metric: str | None) -> float | None:
-    s = (run.get("summary") or {}).get(metric or "")
-    return None if s is None else s.get("last")
-
-
-def better(a: float | None, b: float | None, goal: str) -> bool:
-    """Is ``a`` better than ``b``? Non-finite values are never better."""
-    if a is None or not math.isfinite(a):
-        return False
-    if b is None or not math.isfinite(b):
-        return True
-    return a > b if goal == "maximize" else a < b
-
-
-def rank_trials(trials: Iterable[TrialRecord], goal: str) -> list[TrialRecord]:
-    """Completed and pruned trials with a finite value, best first; the first of equals first."""
-    ranked = [t for t in trials if t.status in ("completed", "pruned") and better(t.value, None, goal)]
-    ranked.sort(key=lambda t: -t.value if goal == "maximize" else t.value)
-    return ranked
-
-
-@dataclass
-class SweepOutcome:
-    sweep_id: str
-    status: str
-    trials: list[TrialRecord]
-    best: TrialRecord | None
-    metric: str | None
-    goal: str
-    message: str = ""
-    store: SweepStore | None = None
-    stats: dict[str, int] = field(default_factory=dict)
 
 
 class SweepRunner:
@@ -100,6 +74,7 @@ class SweepRunner:
         self.objective = objective
         self.progress = progress
         self.trials: dict[str, TrialRecord] = {}
+        self.ledger = TrialLedger(self.goal)
         self.rerun: list[dict[str, Any]] = []
         self.failures_in_a_row = 0
         self.message = ""
@@ -109,22 +84,25 @@ class SweepRunner:
         self.timing_out: set[str] = set()
         self._followed_at = 0.0
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
-        self._curves = CurveReader(self.tracker, watched_metric(config.to_dict())[0]) \
-            if self._stopper else None  # a multi-objective sweep watches one objective
+        watched = watched_metric(config.to_dict())[0]  # a multi-objective sweep watches one objective
+        self._curves = TrialCurves(self.tracker, watched) if self._stopper and watched else None
 
-    # -- bookkeeping ----------------------------------------------------------------------------
-    def history(self) -> list[dict[str, Any]]:
-        return [t.as_history() for t in self.trials.values()]
+    # -- bookkeeping (kept by the ledger as trials move) ---------------------------------------
+    def history(self) -> Views:
+        return self.ledger.views
 
     def best(self) -> TrialRecord | None:
         if getattr(self.config, "seeds", None):  # a configuration's result: its mean over seeds
             return best_of_groups(self.trials.values(), self.goal, self.config.seed_key)
-        ranked = rank_trials(self.trials.values(), self.goal)
-        return ranked[0] if ranked else None
+        return self.ledger.best
 
     def counted(self) -> int:
-        """Trials that count towards run_cap: every one that ended or is running (not killed)."""
-        return sum(1 for t in self.trials.values() if t.status != "killed")
+        return self.ledger.counted()
+
+    def _track(self, t: TrialRecord) -> None:
+        self.ledger.track(t)
+        if self._curves is not None:
+            self._curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
 
     def _next_trial_id(self) -> str:
         return f"t{len(self.trials) + 1:04d}"
@@ -134,18 +112,20 @@ class SweepRunner:
         """Read the journal; settle trials that were in flight when the last controller stopped."""
         self.trials = self.store.trials()
         for t in self.trials.values():
-            if t.status != "running":
+            self._track(t)
+        for t in list(self.trials.values()):
+            if not t.in_flight:
                 continue
-            try:
-                run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-            except Exception:
-                run = {"status": "crashed", "summary": {}}
+            run = self._read_run(t)
+            if run.get("status") == "running" or group_alive(t.process):
+                # an orphan of the killed controller, still running: stop it (or let it finish
+                # within the grace period), so it never completes beside its re-run
+                stop_orphan(t.process, run.get("owner"))
+                run = self._read_run(t)
             status = run.get("status")
             if status in ENDED:  # it finished; only its end was not journaled
                 self._end(t, status, metric_value(run, self.metric), run.get("note"))
             else:
-                if status == "running":  # an orphan still running: stop it, it will be re-run
-                    _terminate_owner(run)
                 try:
                     self.tracker.set_status(t.run_id, "killed", note="in flight when the sweep stopped")
                 except Exception:
@@ -153,9 +133,15 @@ class SweepRunner:
                 self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
                 self.rerun.append(t.params)
 
+    def _read_run(self, t: TrialRecord) -> dict[str, Any]:
+        try:
+            return self.tracker.read_run(self.tracker.run_dir(t.run_id))
+        except Exception:
+            return {"status": "crashed", "summary": {}}
+
     def _end(self, t: TrialRecord, status: str, value: float | None, note: str | None) -> None:
-        t.status, t.value, t.note = status, value, note
-        self.store.record_end(t.trial_id, status, value, note)
+        self.store.record_end(t, status, value, note)  # refuses a move the state machine forbids
+        self._track(t)
 
     # -- launching ------------------------------------------------------------------------------
     def _launch(self, params: dict[str, Any]) -> TrialRecord:
@@ -171,9 +157,11 @@ class SweepRunner:
             experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
             description=description, sweep_id=self.store.id,
             trial_id=trial_id, context={"sweep": self.store.id})
-        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time())
+        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(),
+                             attempt=self.ledger.next_attempt(recorded))
         self.trials[trial_id] = record
         self.store.record_start(record)
+        self._track(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
                ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str)}
@@ -201,6 +189,7 @@ class SweepRunner:
             launch.argv = cmd.argv
             launch.cleanup = [cmd.json_file] if cmd.json_file else []
         self.executor.launch(launch)
+        self.store.record_launch(record, process_of(launch.pid))
         if self.progress:
             self.progress.started(record)
         return record
@@ -217,31 +206,17 @@ class SweepRunner:
             follower.finish()
         self.tracker.close(t.run_id)
         run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        status = run.get("status")
-        note = run.get("note")
+        recorded, note = run.get("status"), run.get("note")
         if self.objective is not None and done.returncode == 0 and done.result is not None:
-            _log_objective_result(self.tracker, t.run_id, done.result, self.metric)
+            log_objective_result(self.tracker, t.run_id, done.result, self.metric)
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
-        if t.trial_id in self.timing_out:
-            self.timing_out.discard(t.trial_id)
-            status = "timed_out"  # whatever the program wrote as it was stopped
-            note = f"stopped after its time limit of {self.trial_timeout:g}s (--trial-timeout)"
+        status, note, write = exit_state_of(
+            recorded, note, done.returncode, done.error, pruned=t.trial_id in self.pruning,
+            timed_out=self.trial_timeout if t.trial_id in self.timing_out else None)
+        self.timing_out.discard(t.trial_id)
+        self.pruning.discard(t.trial_id)
+        if write:  # the run's record follows the trial's state
             self.tracker.set_status(t.run_id, status, note=note)
-        elif t.trial_id in self.pruning and status not in ENDED:
-            self.pruning.discard(t.trial_id)
-            status, note = "pruned", "stopped early by the sweep's stopper"
-            self.tracker.set_status(t.run_id, status, note=note)
-        elif status not in ENDED and status != "killed":
-            if done.returncode == 0:
-                status = "completed"
-            elif done.returncode in (-15, 143, 130, -2, -9, 137):
-                status = "killed"
-            else:
-                status = "failed"
-                note = f"exit code {done.returncode}: {done.error or ''}".strip()[-2000:]
-            self.tracker.set_status(t.run_id, status, note=note)
-        elif status == "failed" and done.error:
-            note = f"{note or ''}\n{done.error}".strip()[-2000:]
         if status == "killed" and not self._stopping:
             status, note = self._retry_or_fail(t, done.returncode, note)
         value = metric_value(run, self.metric)
@@ -280,15 +255,12 @@ class SweepRunner:
 
     def run(self) -> SweepOutcome:
         self.store.acquire()
-        restore = _sigterm_interrupts()
+        restore = sigterm_interrupts()
         try:
-            self.store.set_status("running")
             self.recover()
             status = self._loop()
         except KeyboardInterrupt:
-            self._stopping = True
-            for done in self.executor.cancel_all():
-                self._settle(done)
+            self._cancel_all()
             status, self.message = "interrupted", "interrupted: running trials were marked killed"
         finally:
             restore()
@@ -296,6 +268,20 @@ class SweepRunner:
         self.store.set_status(status)
         return SweepOutcome(self.store.id, status, list(self.trials.values()), self.best(),
                             self.metric, self.goal, self.message, self.store, self.stats())
+
+    def _cancel_all(self) -> None:
+        """Stop every trial; one the executor never started (stopped between its record and
+        its launch) ends killed too, so no trial of a stopped sweep is left in flight."""
+        self._stopping = True
+        for done in self.executor.cancel_all():
+            self._settle(done)
+        for trial_id in list(self.ledger.in_flight):
+            t = self.trials[trial_id]
+            try:
+                self.tracker.set_status(t.run_id, "killed", note="the sweep stopped before it ran")
+            except Exception:
+                pass
+            self._end(t, "killed", None, "the sweep stopped before it ran")
 
     def stats(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -310,9 +296,8 @@ class SweepRunner:
             return
         self._followed_at = now
         for trial_id, follower in list(self.followers.items()):
-            if follower.poll() and self._stopper is not None and trial_id not in self.pruning:
-                runs = {t.trial_id: t.run_id for t in self.trials.values()}
-                if self._stopper.should_stop(trial_id, self._curves.read(runs)):
+            if follower.poll() and self._curves is not None and trial_id not in self.pruning:
+                if self._stopper.should_stop(trial_id, self._curves.refresh()):
                     self.pruning.add(trial_id)
                     self.executor.terminate(trial_id)
 
@@ -336,9 +321,7 @@ class SweepRunner:
             for done in self.executor.poll():
                 self._settle(done)
             if self.failures_in_a_row >= self.max_failures:
-                self._stopping = True
-                for done in self.executor.cancel_all():
-                    self._settle(done)
+                self._cancel_all()
                 last = next((t for t in reversed(self.trials.values()) if t.status == "failed"), None)
                 self.message = (f"stopped: {self.failures_in_a_row} trials failed in a row "
                                 f"(--max-failures {self.max_failures}); last error: "
@@ -346,15 +329,11 @@ class SweepRunner:
                 return "failed"
             missing = unlogged_metric(self.metric, self.trials.values(), self.tracker)
             if missing:  # every further trial would end the same way
-                self._stopping = True
-                for done in self.executor.cancel_all():
-                    self._settle(done)
+                self._cancel_all()
                 self.message = missing
                 return "failed"
             if self._reached_target():
-                self._stopping = True
-                for done in self.executor.cancel_all():
-                    self._settle(done)
+                self._cancel_all()
                 self.message = f"target {self.metric}={self.target} reached"
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
@@ -368,78 +347,16 @@ class SweepRunner:
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
                 for done in self.executor.poll():  # an inline trial has already ended
                     self._settle(done)
-            if not self.executor.running() and not any(t.status == "running"
-                                                       for t in self.trials.values()):
+            if not self.executor.running() and not self.ledger.in_flight:
                 if exhausted or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
             time.sleep(POLL_S)
 
 
-class FixedPoints:
-    """A strategy over a given list of configs, each run once (``exptrack promote``)."""
-
-    def __init__(self, points: list[dict[str, Any]]):
-        self.points = points
-
-    def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
-        taken = [h["params"] for h in history if h["status"] != "killed"]
-        for point in self.points:
-            if not any(all(p.get(k) == v for k, v in point.items()) for p in taken):
-                return dict(point)
-        return None
-
-
 def build_executor(name: str, options: dict[str, Any]) -> Any:
     """An executor, built before a sweep's record exists so a bad setup leaves nothing behind."""
     return get_registry().executor(name, options)
-
-
-def _sigterm_interrupts() -> Callable[[], None]:
-    """SIGTERM of the controller stops the sweep as Ctrl+C does (its trials are stopped, not
-    orphaned); returns what puts the previous handler back. Only the main thread can."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-def _terminate_owner(run: dict[str, Any]) -> None:
-    from exptrack_plugins.local.files import owner_alive
-
-    owner = run.get("owner") or {}
-    if owner_alive(owner):
-        import signal
-
-        try:
-            os.kill(owner["pid"], signal.SIGTERM)
-        except OSError:
-            return
-        for _ in range(100):
-            if not owner_alive(owner):
-                return
-            time.sleep(0.05)
-
-
-def _log_objective_result(tracker: Any, run_id: str, result: Any, metric: str | None) -> None:
-    """An objective may return a number (the sweep metric) or a dict of final metrics."""
-    from exptrack_core.names import check_metrics
-
-    if isinstance(result, dict):
-        values = check_metrics(result)
-    elif metric is not None:
-        values = check_metrics({metric: result})
-    else:
-        return
-    tracker.log_metrics(run_id, values, None, time.time())
-    tracker.close(run_id)
 
 
 __all__ = ["FixedPoints", "build_executor", "rank_trials", "SweepOutcome", "SweepRunner", "better", "metric_value"]

@@ -2,62 +2,36 @@
 
     <root>/_sweeps/<sweep_id>/
         sweep.json       config, name, experiment, status, times, controller process
-        trials.jsonl     {"event": "start", trial_id, run_id, params} / {"event": "end", trial_id, status, value}
+        trials.jsonl     {"event": "start"|"launch"|"end", trial_id, ...}: each move of a trial's state
         controller.lock  held (flock) by the one controller driving the sweep
 
-The journal is the sweep's memory across crashes: a resumed controller re-reads it, never re-runs
-a trial that ended, and re-runs those that were in flight.
+The journal is the sweep's memory across crashes, and the one place a trial's state is written
+(its state machine and replay: ``exptrack_core.sweep.states``): a resumed controller replays it,
+never re-runs a trial that ended, and re-runs those that were in flight.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from exptrack_core.errors import ExptrackError, UnknownNameError
 from exptrack_core.files import disk_error, open_append, refuse_link, write_json
 from exptrack_core.secrets import redact_argv
+from exptrack_core.sweep.states import (ENDED, DamagedSweepError, JournalReplay, TrialRecord,  # noqa: F401
+                                        transition)
 
 SWEEPS_DIR = "_sweeps"
-ENDED = ("completed", "pruned", "failed", "timed_out")  # never re-run; "killed" trials are re-run on resume
-
-
-@dataclass
-class TrialRecord:
-    trial_id: str
-    run_id: str
-    params: dict[str, Any]
-    status: str = "running"
-    value: float | None = None
-    note: str | None = None
-    started_at: float = 0.0
-    ended_at: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_history(self) -> dict[str, Any]:
-        return {"trial_id": self.trial_id, "params": self.params, "status": self.status,
-                "value": self.value}
 
 
 class SweepLockedError(ExptrackError):
     pass
-
-
-class DamagedSweepError(ExptrackError):
-    """A sweep record that cannot be read; the message names the file."""
-
-    def __init__(self, path: Path, why: Any):
-        self.path = path
-        super().__init__(f"damaged sweep record {path}: {why}")
-
-
-_START_FIELDS = (("trial_id", str), ("run_id", str), ("params", dict))
 
 
 class SweepStore:
@@ -66,11 +40,13 @@ class SweepStore:
         self.id = sweep_id
         self.dir = self.root / SWEEPS_DIR / sweep_id
         self._lock_fd: int | None = None
+        self._meta: dict[str, Any] | None = None  # sweep.json as last read or written here
 
     # -- creation and lookup --------------------------------------------------------------------
     @classmethod
     def create(cls, root: str | os.PathLike, *, name: str, experiment: str,
-               config: dict[str, Any], argv: list[str] | None = None) -> "SweepStore":
+               config: dict[str, Any], argv: list[str] | None = None,
+               **more: Any) -> "SweepStore":
         base = Path(root) / SWEEPS_DIR
         while True:
             sweep_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
@@ -85,7 +61,7 @@ class SweepStore:
         store = cls(root, sweep_id)
         store.write_meta({"sweep_id": sweep_id, "name": name, "experiment": experiment,
                           "status": "running", "created_at": time.time(), "finished_at": None,
-                          "config": config, "command": redact_argv(argv or [])})
+                          "config": config, "command": redact_argv(argv or []), **more})
         (store.dir / "trials.jsonl").touch()
         return store
 
@@ -149,6 +125,12 @@ class SweepStore:
 
     # -- metadata -------------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
+        """sweep.json, read (and checked) once per store; a copy the caller may change."""
+        if self._meta is None:
+            self._meta = self._read_meta()
+        return copy.deepcopy(self._meta)
+
+    def _read_meta(self) -> dict[str, Any]:
         path = self.dir / "sweep.json"
         refuse_link(path)
         try:
@@ -163,10 +145,19 @@ class SweepStore:
         return meta
 
     def write_meta(self, meta: dict[str, Any]) -> None:
+        """Write sweep.json when ``meta`` differs from it (a resume that changes nothing leaves
+        the file, and its mtime, alone)."""
+        if meta == self._meta:
+            return
         write_json(self.dir / "sweep.json", meta)
+        self._meta = copy.deepcopy(meta)
 
     def set_status(self, status: str) -> None:
+        """Record how the sweep ended. A running controller is told by its lock
+        (``controller_alive``), not by this field: starting one writes nothing."""
         meta = self.meta()
+        if meta.get("status") == status:
+            return
         meta["status"] = status
         meta["finished_at"] = None if status == "running" else time.time()
         self.write_meta(meta)
@@ -179,43 +170,29 @@ class SweepStore:
 
     def record_start(self, trial: TrialRecord) -> None:
         self._append({"event": "start", "trial_id": trial.trial_id, "run_id": trial.run_id,
-                      "params": trial.params, "time": time.time()})
+                      "params": trial.params, "attempt": trial.attempt, "time": time.time()})
 
-    def record_end(self, trial_id: str, status: str, value: float | None,
+    def record_launch(self, trial: TrialRecord, process: dict[str, Any] | None) -> None:
+        transition(trial, "running")  # refused moves are never journaled
+        trial.process = process
+        self._append({"event": "launch", "trial_id": trial.trial_id, "status": "running",
+                      "process": process, "time": time.time()})
+
+    def record_end(self, trial: TrialRecord, status: str, value: float | None,
                    note: str | None = None) -> None:
-        self._append({"event": "end", "trial_id": trial_id, "status": status, "value": value,
-                      "note": note, "time": time.time()})
+        transition(trial, status)
+        trial.value, trial.note, trial.ended_at = value, note, time.time()
+        self._append({"event": "end", "trial_id": trial.trial_id, "status": status,
+                      "value": value, "note": note, "time": trial.ended_at})
 
-    def _events(self) -> Iterator[dict[str, Any]]:
-        path = self.dir / "trials.jsonl"
-        try:
-            f = open(path, "rb")
-        except OSError as exc:
-            raise DamagedSweepError(path, exc.strerror) from None
-        with f:
-            for n, raw in enumerate(f, 1):
-                if not raw.endswith(b"\n"):
-                    break  # torn by a kill mid-write: that event never happened
-                try:
-                    ev = json.loads(raw)
-                except ValueError:
-                    continue  # a torn line that a later controller ended (see _end_torn_line)
-                if not isinstance(ev, dict) or (ev.get("event") == "start" and not all(
-                        isinstance(ev.get(k), t) for k, t in _START_FIELDS)):
-                    raise DamagedSweepError(path, f"line {n} is not a trial event: {raw[:80]!r}")
-                yield ev
+    def replay(self) -> JournalReplay:
+        """A reader of the journal that remembers where it stopped (see ``JournalReplay``)."""
+        return JournalReplay(self.dir / "trials.jsonl")
 
     def trials(self) -> dict[str, TrialRecord]:
-        out: dict[str, TrialRecord] = {}
-        for ev in self._events():
-            if ev.get("event") == "start":
-                out[ev["trial_id"]] = TrialRecord(ev["trial_id"], ev["run_id"], ev["params"],
-                                                  started_at=ev.get("time", 0.0))
-            elif ev.get("event") == "end" and ev.get("trial_id") in out:
-                t = out[ev["trial_id"]]
-                t.status, t.value, t.note = ev["status"], ev.get("value"), ev.get("note")
-                t.ended_at = ev.get("time")
-        return out
+        replay = self.replay()
+        replay.update()
+        return replay.trials
 
 
 def list_sweeps(root: str | os.PathLike,
@@ -240,4 +217,5 @@ def list_sweeps(root: str | os.PathLike,
     return out
 
 
-__all__ = ["DamagedSweepError", "ENDED", "SWEEPS_DIR", "SweepLockedError", "SweepStore", "TrialRecord", "list_sweeps"]
+__all__ = ["DamagedSweepError", "ENDED", "SWEEPS_DIR", "SweepLockedError", "SweepStore", "TrialRecord",
+           "list_sweeps"]

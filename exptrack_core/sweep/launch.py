@@ -22,6 +22,7 @@ class TrialLaunch:
     program: str | None = None                       # the sweep's program, as its file names it
     recorded: dict[str, Any] | None = None           # params as recorded: what files may hold
                                                      # (a secret given with -S redacted)
+    pid: int | None = None  # set by an executor that starts a process (it leads its own group)
 
 
 @dataclass

@@ -180,16 +180,14 @@ def start(config: SweepConfig, *, dir: str | os.PathLike | None = None,
     # (`ablation/lr-0.1`), so the experiment is derived from it instead of refusing the run.
     experiment = check_name("experiment", experiment) if experiment else \
         experiment_name(config.name)
-    store = SweepStore.create(resolve_dir(dir), name=config.name or experiment,
-                              experiment=experiment, config=config.to_dict(), argv=argv)
-    meta = store.meta()
-    meta["fixed"] = redact_params(dict(fixed or {}))  # a secret -S value is given again on --resume
-    meta["settings"] = dict(settings or {})
-    budget = meta["settings"].get("time_budget") or config.time_budget
-    if budget and "deadline" not in meta["settings"]:
-        meta["settings"]["deadline"] = time.time() + budget  # wall clock, kept across --resume
-    store.write_meta(meta)
-    return store
+    settings = dict(settings or {})
+    budget = settings.get("time_budget") or config.time_budget
+    if budget and "deadline" not in settings:
+        settings["deadline"] = time.time() + budget  # wall clock, kept across --resume
+    # a secret -S value is given again on --resume
+    return SweepStore.create(resolve_dir(dir), name=config.name or experiment,
+                             experiment=experiment, config=config.to_dict(), argv=argv,
+                             fixed=redact_params(dict(fixed or {})), settings=settings)
 
 
 def extend_budget(store: SweepStore, budget: float) -> None:

@@ -1,47 +1,19 @@
 """The trial side of a sweep: a program launched as a trial asks the sweep's early stopper.
 
 ``exptrack.init()`` inside a trial (``EXPTRACK_SWEEP_ID`` set) attaches ``sweep_verdict`` to the run,
-so ``run.should_stop()`` reads every trial's curve of the sweep metric from the record and asks
-the stopper plugin the sweep was configured with. It works across processes: the record is files.
+so ``run.should_stop()`` asks the stopper plugin the sweep was configured with, on every trial's
+curve of the sweep metric. The trials come from the sweep's journal, replayed from where the last
+verdict stopped; the curves through the tracker's ``read_history`` (``exptrack_core.sweep.curves``).
 """
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any
 
 from exptrack_core.plugin.registry import get_registry
+from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import SweepStore
 from exptrack_core.sweep.keys import watched_metric
-
-
-class CurveReader:
-    """Reads each trial's (step, value) curve of one metric, incrementally from where it stopped."""
-
-    def __init__(self, tracker: Any, metric: str):
-        self.tracker, self.metric = tracker, metric
-        self._offsets: dict[str, int] = {}
-        self._curves: dict[str, list[tuple[int, float]]] = {}
-
-    def read(self, trials: dict[str, str]) -> dict[str, list[tuple[int, float]]]:
-        """``trials`` maps trial id -> run id; returns trial id -> curve."""
-        from exptrack_plugins.local.files import complete_size, iter_history
-
-        for trial_id, run_id in trials.items():
-            try:
-                path = Path(self.tracker.run_dir(run_id)) / "metrics.csv"
-            except Exception:
-                continue
-            start = self._offsets.get(trial_id, 0)
-            end = complete_size(path)
-            if end > start:
-                curve = self._curves.setdefault(trial_id, [])
-                for step, name, value, _ in iter_history(path, start):
-                    if name == self.metric and step is not None:
-                        curve.append((step, value))
-                self._offsets[trial_id] = end
-        return {t: list(self._curves.get(t, [])) for t in trials}
 
 
 def build_stopper(config: dict[str, Any]):
@@ -64,18 +36,18 @@ def attach_stopper(run: Any) -> None:
     metric, _ = watched_metric(config)
     if stopper is None or not metric:
         return
-    reader = CurveReader(run.tracker, metric)
-    cache: dict[str, str] = {}
+    journal = store.replay()
+    curves = TrialCurves(run.tracker, metric)
+    curves.track(trial_id, run.id)
 
     def verdict(_run: Any) -> bool:
-        cache.update({t.trial_id: t.run_id for t in store.trials().values()})
-        cache[trial_id] = run.id
-        curves = reader.read(cache)
-        curves = {t: [(s, v if math.isfinite(v) else math.nan) for s, v in c]
-                  for t, c in curves.items()}
-        return bool(stopper.should_stop(trial_id, curves))
+        # only the journal's new events and the histories of trials that may still log are read
+        for t in journal.update():
+            if t.trial_id != trial_id:
+                curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
+        return bool(stopper.should_stop(trial_id, curves.refresh()))
 
     run._stopper = verdict
 
 
-__all__ = ["CurveReader", "attach_stopper", "build_stopper"]
+__all__ = ["attach_stopper", "build_stopper"]

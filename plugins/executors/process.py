@@ -92,6 +92,7 @@ class ProcessExecutor:
         if proc is None:
             self._running[trial.trial_id] = (trial, _Failed(), gpu)
         else:
+            trial.pid = proc.pid  # the journal records it: a resumed sweep can find an orphan
             self._running[trial.trial_id] = (trial, proc, gpu)
 
     def poll(self) -> list[TrialExit]:

@@ -62,6 +62,25 @@ def iter_history(path: Path, offset: int = 0) -> Iterator[tuple[int | None, str,
                               stacklevel=2)
 
 
+def parse_history(chunk: bytes, metric: str | None = None
+                  ) -> list[tuple[int | None, str, float, float]]:
+    """The rows of whole history lines ``chunk`` (ending in a newline), only ``metric``'s if given;
+    the header and corrupt lines are skipped (``iter_history`` warns about those)."""
+    rows = []
+    want = None if metric is None else f",{metric},".encode()
+    for raw in chunk.splitlines():
+        if want is not None and want not in raw:
+            continue  # cheap pre-filter; the exact name is checked once the line is split
+        try:
+            step_s, name, value_s, ts_s = raw.decode("utf-8").rsplit(",", 3)
+            if metric is not None and name != metric:
+                continue
+            rows.append((int(step_s) if step_s else None, name, float(value_s), float(ts_s)))
+        except (ValueError, UnicodeDecodeError):
+            continue  # the header, or a corrupt line
+    return rows
+
+
 def complete_size(path: Path) -> int:
     """Bytes of ``path`` up to and including its last newline."""
     try:
@@ -152,5 +171,5 @@ def owner_alive(owner: dict[str, Any] | None) -> bool | None:
 
 
 __all__ = ["HISTORY_HEADER", "RunBusyError", "WRITER_FILE", "claim_writer", "TornRecordWarning", "complete_size", "disk_error", "format_value",
-           "history_lines", "iter_history", "owner_alive", "owner_record", "read_json",
+           "history_lines", "iter_history", "parse_history", "owner_alive", "owner_record", "read_json",
            "write_json", "write_text"]

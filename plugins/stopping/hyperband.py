@@ -24,11 +24,12 @@ is stopped at its band even when the threshold is itself NaN/inf (it has diverge
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from typing import Any, Mapping
 
 from exptrack_core.errors import ExptrackError
 
-from exptrack_plugins.stopping.inputs import WORST, StopperConfig, goal_sign, oriented_curve
+from exptrack_plugins.stopping.inputs import WORST, Changes, StopperConfig, goal_sign, oriented_curve
 
 _MAX_BANDS = 100  # W&B computes 100 bands in the min_iter form
 _BIGGEST_BAND = 2 ** 62
@@ -86,6 +87,36 @@ class HyperbandStopper:
             raise ExptrackError(
                 "early_terminate for hyperband needs min_iter (e.g. min_iter: 3), or max_iter "
                 "with s (e.g. max_iter: 27, s: 2)")
+        self._forget()
+
+    def _forget(self) -> None:
+        # kept between verdicts: each trial's oriented history, and per band the sorted values at
+        # it of every trial that reached it, so a verdict costs the same however many trials ended
+        self._changes = Changes()
+        self._histories: dict[str, list[float]] = {}
+        self._at_band: dict[int, list[float]] = {b: [] for b in self.bands}
+        self._entered: dict[str, dict[int, float]] = {}
+
+    def _update(self, curves: Mapping[str, list[tuple[int, float]]]) -> None:
+        fresh, changed = self._changes.since_last(curves)
+        if fresh:
+            changes = self._changes
+            self._forget()
+            self._changes = changes
+        for tid in changed:
+            history = self._histories[tid] = [v for _, v in oriented_curve(curves[tid], self.sign)]
+            entered = self._entered.setdefault(tid, {})
+            for band in self.bands:
+                if band > len(history):
+                    break
+                value, old = history[band - 1], entered.get(band)
+                if old == value:
+                    continue
+                at_band = self._at_band[band]
+                if old is not None:  # a step logged out of order moved the value at the band
+                    del at_band[bisect_left(at_band, old)]
+                insort(at_band, value)
+                entered[band] = value
 
     def threshold(self, band: int, histories: Mapping[str, list[float]]) -> float:
         """The value a trial at ``band`` must not be worse than (lower is better)."""
@@ -95,15 +126,15 @@ class HyperbandStopper:
         return at_band[int((1.0 / self.eta) * len(at_band))]
 
     def should_stop(self, trial_id: str, curves: Mapping[str, list[tuple[int, float]]]) -> bool:
-        histories = {tid: [v for _, v in oriented_curve(pts, self.sign)]
-                     for tid, pts in curves.items()}
-        history = histories.get(trial_id) or []
+        self._update(curves)
+        history = self._histories.get(trial_id) or []
         reached = [b for b in self.bands if b <= len(history)]
         if not reached:
             return False
         band = reached[-1]
         value = history[band - 1] if self.strict else min(history)
-        return value == WORST or value > self.threshold(band, histories)
+        at_band = self._at_band[band]  # what threshold() computes, kept sorted between verdicts
+        return value == WORST or value > at_band[int((1.0 / self.eta) * len(at_band))]
 
 
 __all__ = ["HyperbandStopper", "hyperband_bands"]

@@ -87,4 +87,28 @@ def oriented_curve(points: Iterable[tuple[int, Any]], sign: int) -> list[tuple[i
                   key=lambda p: p[0])
 
 
-__all__ = ["GOALS", "StopperConfig", "WORST", "goal_sign", "oriented", "oriented_curve"]
+class Changes:
+    """Which curves a stopper that keeps derived state must look at again.
+
+    Given the core's ``Curves`` (``exptrack_core.sweep.curves``: append-only, with
+    ``changed_since``), a verdict revisits only the curves that grew since the previous verdict on
+    the same object; given anything else (a plain dict, or a new ``Curves``) it revisits all of
+    them, after the stopper dropped what it derived."""
+
+    def __init__(self) -> None:
+        self._source: Any = None
+        self._cursor = 0
+
+    def since_last(self, curves: Mapping[str, Any]) -> tuple[bool, list[str]]:
+        """``(fresh, trial_ids)``: when ``fresh``, rebuild from the ``trial_ids`` (all of them)."""
+        changed_since = getattr(curves, "changed_since", None)
+        if changed_since is not None and curves is self._source:
+            ids, self._cursor = changed_since(self._cursor)
+            return False, ids
+        self._source = curves if changed_since is not None else None
+        if changed_since is not None:
+            _, self._cursor = changed_since(0)
+        return True, list(curves)
+
+
+__all__ = ["Changes", "GOALS", "StopperConfig", "WORST", "goal_sign", "oriented", "oriented_curve"]

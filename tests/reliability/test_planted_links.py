@@ -65,7 +65,7 @@ def test_a_link_planted_at_a_sweep_record_is_never_written_through(workdir, vict
 
     def write_everything():
         store.acquire()
-        store.set_status("running")
+        store.set_status("completed")  # a change: an unchanged sweep.json is not rewritten at all
         store.record_start(TrialRecord("t1", "r1", {}, started_at=0.0))
     _refused(write_everything, path, victim)
     store.release()

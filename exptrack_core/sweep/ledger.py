@@ -1,0 +1,63 @@
+"""What the controller knows of its trials, kept up to date as each one moves.
+
+The strategy's history, the trials in flight, how many count towards ``run_cap``, the best one and
+each point's attempts are updated once per move of a trial, never recomputed from every trial:
+a turn of the sweep loop costs the same with 10 or 10,000 trials in the journal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from exptrack_core.plugin.interfaces import TrialView
+from exptrack_core.sweep.asking import Views
+from exptrack_core.sweep.outcome import better
+from exptrack_core.sweep.states import TrialRecord
+
+
+class TrialLedger:
+    def __init__(self, goal: str):
+        self.goal = goal
+        self.views = Views()                # the strategy's history, one view per trial
+        self._view_at: dict[str, int] = {}
+        self.in_flight: set[str] = set()
+        self.killed = 0
+        self.best: TrialRecord | None = None
+        self._attempts: dict[str, int] = {}  # point -> launches in this sweep (journal included)
+
+    def track(self, t: TrialRecord) -> None:
+        """Bring what is kept of ``t`` up to date after it was added or moved."""
+        view = TrialView.of(t.as_history())
+        if t.trial_id not in self._view_at:
+            self._view_at[t.trial_id] = len(self.views)
+            self.views.append(view)
+            key = _key(t.params)  # journals written before attempts were recorded count launches
+            self._attempts[key] = max(self._attempts.get(key, 0) + 1, t.attempt)
+        else:
+            self.views[self._view_at[t.trial_id]] = view
+        if t.in_flight:
+            self.in_flight.add(t.trial_id)
+            return
+        self.in_flight.discard(t.trial_id)
+        self.killed += t.status == "killed"
+        best = self.best
+        if t.status in ("completed", "pruned") and better(t.value, None, self.goal) and (
+                best is None or better(t.value, best.value, self.goal) or (
+                    t.value == best.value and self._view_at[t.trial_id] < self._view_at[best.trial_id])):
+            self.best = t  # as rank_trials ranks: of equal values, the earliest trial
+
+    def counted(self) -> int:
+        """Trials that count towards run_cap: every one that ended or is running (not killed)."""
+        return len(self.views) - self.killed
+
+    def next_attempt(self, params: dict[str, Any]) -> int:
+        """1 + how many trials of this sweep ran the same point before (a re-run supersedes)."""
+        return self._attempts.get(_key(params), 0) + 1
+
+
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+__all__ = ["TrialLedger"]

@@ -1,0 +1,135 @@
+"""Curves are read through the tracker's ``read_history``, from where the last read stopped.
+
+The local tracker returns only the rows appended since an offset (never a torn last line), and
+early stopping reads every trial's curve through that API alone, so a tracker that keeps its
+history anywhere (here: in memory, no files) serves the stoppers as the local one does."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from exptrack_core.errors import ExptrackError
+from exptrack_core.sweep.curves import Curves, TrialCurves
+from exptrack_plugins.local.tracker import LocalTracker
+from exptrack_plugins.stopping.hyperband import HyperbandStopper
+from exptrack_plugins.stopping.median import MedianStopper
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    return LocalTracker(tmp_path / "experiments")
+
+
+def test_read_history_returns_the_rows_appended_since_the_offset_it_gave(tracker):
+    run = tracker.create_run("exp")
+    tracker.log_metrics(run, {"loss": 1.0, "acc": 0.1}, 0, 100.0)
+    rows, offset = tracker.read_history(run)
+    assert rows == [(0, "loss", 1.0, 100.0), (0, "acc", 0.1, 100.0)]
+    assert tracker.read_history(run, start=offset) == ([], offset)  # nothing new
+    tracker.log_metrics(run, {"loss": 0.5}, 1, 101.0)
+    tracker.log_metrics(run, {"loss": float("nan")}, 2, 102.0)
+    rows, later = tracker.read_history(run, start=offset)
+    assert rows[0] == (1, "loss", 0.5, 101.0) and rows[1][0] == 2 and rows[1][2] != rows[1][2]
+    assert later > offset
+
+
+def test_read_history_of_one_metric_leaves_the_others_out(tracker):
+    run = tracker.create_run("exp")
+    tracker.log_metrics(run, {"loss": 1.0, "loss_ema": 2.0, "val/loss": 3.0}, 0, 100.0)
+    tracker.log_metrics(run, {"loss": 0.9}, None, 101.0)  # a final value has no step
+    rows, _ = tracker.read_history(run, metric="loss")
+    assert rows == [(0, "loss", 1.0, 100.0), (None, "loss", 0.9, 101.0)]
+
+
+def test_a_line_being_written_is_returned_only_once_it_is_complete(tracker):
+    run = tracker.create_run("exp")
+    tracker.log_metrics(run, {"loss": 1.0}, 0, 100.0)
+    tracker.close(run)
+    history = tracker.run_dir(run) / "metrics.csv"
+    with open(history, "ab") as f:  # another process, half-way through its write
+        f.write(b"1,loss,0.")
+    rows, offset = tracker.read_history(run)
+    assert rows == [(0, "loss", 1.0, 100.0)]
+    assert tracker.read_history(run, start=offset) == ([], offset)
+    with open(history, "ab") as f:
+        f.write(b"5,101.0\n")
+    assert tracker.read_history(run, start=offset)[0] == [(1, "loss", 0.5, 101.0)]
+
+
+@pytest.mark.parametrize("bad", [-1, "12", 1.5, True])
+def test_an_offset_that_read_history_never_gave_is_refused_naming_it(tracker, bad):
+    run = tracker.create_run("exp")
+    with pytest.raises(ExptrackError, match="invalid history offset"):
+        tracker.read_history(run, start=bad)
+
+
+class MemoryTracker:
+    """A third-party tracker keeping histories in memory: no run directory, no metrics.csv.
+    It counts the reads it serves, which is what the stoppers' input costs."""
+
+    def __init__(self):
+        self.rows: dict[str, list[tuple]] = {}
+        self.reads: dict[str, int] = {}
+
+    def log(self, run_id, step, name, value):
+        self.rows.setdefault(run_id, []).append((step, name, value, 0.0))
+
+    def run_dir(self, run_id):
+        raise AssertionError("early stopping must not look for a run's files")
+
+    def read_history(self, run_id, *, start=0, metric=None):
+        self.reads[run_id] = self.reads.get(run_id, 0) + 1
+        rows = self.rows.get(run_id, [])[start:]
+        return [r for r in rows if metric is None or r[1] == metric], start + len(rows)
+
+
+def test_early_stopping_reads_curves_only_through_the_trackers_read_history():
+    tracker = MemoryTracker()
+    curves = TrialCurves(tracker, "loss")
+    curves.track("t1", "run-1")
+    curves.track("t2", "run-2")
+    for step in range(3):
+        tracker.log("run-1", step, "loss", 1.0 - step / 10)
+        tracker.log("run-1", step, "acc", 0.5)
+    tracker.log("run-2", 0, "loss", 9.0)
+    assert dict(curves.refresh()) == {"t1": [(0, 1.0), (1, 0.9), (2, 0.8)], "t2": [(0, 9.0)]}
+    tracker.log("run-1", 3, "loss", float("inf"))
+    got = curves.refresh()["t1"]
+    assert got[:3] == [(0, 1.0), (1, 0.9), (2, 0.8)] and got[3][0] == 3 and got[3][1] != got[3][1]
+
+
+def test_a_trial_that_ended_is_read_once_more_and_then_never_again():
+    tracker = MemoryTracker()
+    curves = TrialCurves(tracker, "loss")
+    curves.track("t1", "run-1")
+    tracker.log("run-1", 0, "loss", 1.0)
+    curves.refresh()
+    tracker.log("run-1", 1, "loss", 0.5)  # its last value, logged just before it ended
+    curves.track("t1", "run-1", ended=True)
+    assert curves.refresh()["t1"] == [(0, 1.0), (1, 0.5)]
+    reads = tracker.reads["run-1"]
+    for _ in range(5):
+        curves.refresh()
+    assert tracker.reads["run-1"] == reads
+
+
+@pytest.mark.parametrize("make", [
+    lambda: HyperbandStopper({"min_iter": 1, "eta": 2}, "minimize"),
+    lambda: HyperbandStopper({"min_iter": 2, "eta": 3, "strict": False}, "maximize"),
+    lambda: MedianStopper({"min_trials": 2}, "minimize"),
+])
+def test_a_stopper_fed_the_growing_curves_decides_as_one_that_sees_them_fresh(make):
+    """The stoppers keep what they derived between verdicts on the core's ``Curves``; every
+    verdict must still be the one a new stopper gives on a plain copy of the same curves."""
+    rng = random.Random(7)
+    incremental, live = make(), Curves()
+    for _ in range(300):
+        trial = f"t{rng.randrange(12)}"
+        step = len(live.get(trial, [])) + rng.choice([0, 0, 0, 1, -1])  # some out of order
+        value = rng.choice([rng.random(), rng.random(), float("nan"), float("inf")])
+        live.extend(trial, [(step, value)])
+        asking = f"t{rng.randrange(12)}"
+        plain = {t: list(points) for t, points in live.items()}
+        assert incremental.should_stop(asking, live) == make().should_stop(asking, plain)
