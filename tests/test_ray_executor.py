@@ -101,7 +101,7 @@ def test_a_grid_sweep_runs_on_both_workers_and_everything_it_wrote_comes_back(cl
         ray_ctx = full["context"]["ray"]
         assert ray_ctx["host"] and ray_ctx["node_id"]
         nodes.add(ray_ctx["node_id"])
-        run_dir = Path(full["run_dir"])
+        run_dir = project / full["run_dir"]
         assert (run_dir / "artifacts" / "model.txt").read_text() == \
             f"lr={full['params']['lr']} trained on a node\n"
         assert f"trained {full['params']['lr']}" in (run_dir / "stdout.log").read_text()
@@ -136,7 +136,7 @@ def test_a_value_logged_mid_trial_reaches_the_controller_before_the_trial_ends(c
 
 
 def test_the_sweeps_stopper_stops_a_remote_trial_through_should_stop(cluster, project):
-    stopper = "early_terminate: {type: hyperband, min_iter: 2, eta: 2}\n"
+    stopper = "early_terminate: {type: median, min_steps: 1, min_trials: 1}\n"
     proc = ray_sweep(project, cluster, "--workers", "1", values=(0.1, 5.0), steps=12,
                      sleep=0.3, extra=stopper)
     assert proc.returncode == 0, proc.stderr
