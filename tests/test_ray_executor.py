@@ -23,14 +23,17 @@ from tests.ray_cluster import WORKER_USER, RayCluster, cannot_run
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(cannot_run()), reason=cannot_run() or "")]
 
 TRAIN = '''
-import os, time
+import json, os, time
 import exptrack
 
 run = exptrack.init(params={"lr": 0.1, "steps": 4, "sleep": 0.2})
 p = run.params
-run.log({"pid": os.getpid()})
-for step in range(p["steps"]):
+last = run.checkpoint_dir / "last.json"  # a re-run attempt goes on from here
+start = json.loads(last.read_text())["step"] + 1 if last.exists() else 0
+run.log({"pid": os.getpid(), "attempt": run.attempt, "start": start})
+for step in range(start, p["steps"]):
     run.log({"loss": p["lr"] * (10 - step)}, step=step)
+    last.write_text(json.dumps({"step": step}))
     if run.should_stop():
         break
     time.sleep(p["sleep"])
