@@ -9,10 +9,12 @@
    notes when each arrives (same clock: one machine); median and p99 of arrival - logged.
 4. Controller cost per value: ``sync.apply_batch`` of 100,000 values into a local tracker, and
    the bytes a value takes in a pickled batch; the controller's CPU seconds during (3).
+5. ``--only idle``: the controller's CPU share while trials run logging nothing (the pull loop).
 
 Needs root (the workers run as another user). Run by hand:
 
     python benchmarks/ray_overhead.py --trials 20 --trials-many 200 --out /tmp/ray_overhead.json
+    python benchmarks/ray_overhead.py --only idle    # 5. the controller's CPU for idle trials
 """
 
 from __future__ import annotations
@@ -146,6 +148,30 @@ def latency(work: Path, address: str, n: int = 300) -> dict[str, float]:
             "controller_cpu_s": cpu, "trial_s": n * 0.05}
 
 
+def idle_cost(work: Path, flags: tuple[str, ...], trials: int = 2, window: float = 10.0
+              ) -> dict[str, float]:
+    """The controller's CPU while ``trials`` trials run on the cluster logging nothing: the price
+    of the pull loop alone (each trial's long-poll answers about twice a second)."""
+    (work / "idle.py").write_text("import time, exptrack\nrun = exptrack.init()\n"
+                                  f"time.sleep({window + 15})\nrun.finish()\n")
+    (work / "idle.yaml").write_text(sweep_yaml("idle.py", trials))
+    root = work.parent / f"exp-idle-{time.time_ns()}"
+    proc = subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config",
+                             "idle.yaml", "--quiet", "--dir", str(root), *flags], cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and len([m for m in root.glob("*/*/meta.json")
+                                       if '"running"' in m.read_text()]) < trials:
+        time.sleep(0.2)
+    time.sleep(2)  # every trial has answered its first pulls
+    c0, t0 = _cpu_s(proc.pid), time.monotonic()
+    time.sleep(window)
+    c1, t1 = _cpu_s(proc.pid), time.monotonic()
+    if c0 is None or c1 is None or proc.wait() != 0:
+        raise RuntimeError(f"the idle sweep ended early: {proc.stderr.read()[-2000:]}")
+    share = (c1 - c0) / (t1 - t0)
+    return {"trials": trials, "controller_cpu_share": share, "per_trial_cpu_share": share / trials}
+
+
 def _cpu_s(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -178,6 +204,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--trials-many", type=int, default=200)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--only", choices=("idle",), help="only the idle pull-loop cost")
     args = ap.parse_args()
     why = cannot_run()
     if why:
@@ -190,6 +217,14 @@ def main() -> None:
         cluster = RayCluster()
         try:
             address = cluster.address
+            if args.only == "idle":
+                ray_at = ("--executor", "ray", "--ray-address", address)
+                out["idle"] = {
+                    "local_2": idle_cost(work, ("--workers", "2"), 2),
+                    "ray_2": idle_cost(work, ray_at, 2),
+                    "ray_8": idle_cost(work, (*ray_at, "--cpus-per-trial", "0.25"), 8)}
+                print(json.dumps(out, indent=1))
+                return
             ray_flags = ("--executor", "ray", "--ray-address", address, "--workers", "1")
             n = args.trials
             out["local"] = slope(lambda k: exptrack_sweep(work, k, "--workers", "1"), n)

@@ -65,6 +65,9 @@ class RayExecutor:
     def launch(self, trial: TrialLaunch) -> None:
         from exptrack_plugins.ray.node import TrialRunner
 
+        if not trial.argv:
+            raise ExptrackError("executor 'ray' runs a sweep's program on the cluster; a Python "
+                                "objective runs with executor 'inline' or 'local'")
         root = str(Path(trial.env[ENV_DIR]).resolve())
         spec = {"run_id": trial.run_id, "experiment": Path(trial.run_dir).parent.name,
                 "run_dir": str(Path(trial.run_dir).resolve()), "root": root,
@@ -131,12 +134,11 @@ class RayExecutor:
             self._finish(trial_id, t, LOST_NODE)
             return
         tracker = self._tracker(t.launch)
-        if t.node is None:
+        ray_ctx = {"ray": {k: batch["node"][k] for k in ("node_id", "host", "ip")}}
+        if t.node is None:  # its first word: say where it runs before the program does
             t.node = batch["node"]
-            ray_ctx = {"ray": {k: t.node[k] for k in ("node_id", "host", "ip")}}
             current = tracker.get_run(t.launch.run_id).get("context") or {}
             tracker.log_context(t.launch.run_id, {**current, **ray_ctx})
-        ray_ctx = {"ray": {k: t.node[k] for k in ("node_id", "host", "ip")}}
         if apply_batch(tracker, t.launch.run_id, batch, ray_ctx):
             self._ask_stopper(t, tracker)
         if batch["exit"] is not None:
