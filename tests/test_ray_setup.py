@@ -80,14 +80,15 @@ def test_what_a_trial_writes_in_its_node_copy_lands_in_the_controllers_run(tmp_p
     from exptrack_plugins.ray.sync import RunScanner, apply_batch, snapshot
 
     controller = get_tracker(tmp_path / "controller")
-    run_id = controller.create_run("exp", params={"lr": 0.1})
+    run_id = controller.create_run("exp", params={"lr": 0.1}, sweep_id="s1", trial_id="t0001")
     node_dir = tmp_path / "node" / "exp" / run_id
     for rel, data in snapshot(controller.run_dir(run_id)).items():
         (node_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         (node_dir / rel).write_bytes(data)
     scanner = RunScanner(node_dir)
     proc = run_python(NODE_TRIAL, cwd=tmp_path, env={
-        "EXPTRACK_DIR": str(tmp_path / "node"), "EXPTRACK_RUN_ID": run_id})
+        "EXPTRACK_DIR": str(tmp_path / "node"), "EXPTRACK_RUN_ID": run_id,
+        "EXPTRACK_SWEEP_ID": "s1", "EXPTRACK_TRIAL_ID": "t0001"})
     assert proc.returncode == 0, proc.stderr
     while apply_batch(controller, run_id, scanner.scan(), {"ray": {"host": "n1"}}):
         pass

@@ -174,7 +174,13 @@ class SweepRunner:
             self.experiment, f"trial {trial_id} of sweep {self.store.id}")
         if resumed is not None:
             run_id = resumed.run_id
-            self.attempts[trial_id] = self.attempts.get(trial_id, 1) + 1
+            attempt = self.attempts[trial_id] = self.attempts.get(trial_id, 1) + 1
+            # pending again, as a new trial's run is (running, the sweep's context only), so the
+            # next attempt may join it; the claim set_status takes is let go at once
+            self.tracker.set_status(run_id, "running", note=f"attempt {attempt}, continuing "
+                                                            f"attempt {attempt - 1}")
+            self.tracker.close(run_id)
+            self.tracker.log_context(run_id, {"sweep": self.store.id})
         else:
             run_id = self.tracker.create_run(
                 experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
