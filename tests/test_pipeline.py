@@ -344,11 +344,16 @@ def test_a_rerun_attempt_of_a_sweep_trial_resumes_from_its_last_pt_on_the_same_c
     from exptrack_core.run import get_tracker
 
     tracker = get_tracker(project / "experiments")
-    run_id = tracker.create_run("digits", params={"train": {"lr": 0.01}})
+    run_id = tracker.create_run("digits", params={"train": {"lr": 0.01}}, sweep_id="s1",
+                                trial_id="t0001")  # as the sweep creates it
     tracker.close(run_id)
     env = {**os.environ, "EXPTRACK_DIR": str(project / "experiments"), "EXPTRACK_RUN_ID": run_id,
-           "EXPTRACK_TRIAL_ID": "t0001", "EXPTRACK_BACKENDS": "local"}
+           "EXPTRACK_SWEEP_ID": "s1", "EXPTRACK_TRIAL_ID": "t0001", "EXPTRACK_BACKENDS": "local"}
     for attempt, epochs in ((1, 1), (2, 2)):  # attempt 1 "dies" after epoch 1
+        if attempt == 2:  # the sweep makes the run pending again for its next attempt
+            tracker.set_status(run_id, "running")
+            tracker.close(run_id)
+            tracker.log_context(run_id, {"sweep": "s1"})
         trial = {**env, "EXPTRACK_ATTEMPT": str(attempt),
                  "EXPTRACK_PARAMS": json.dumps({"train.lr": 0.01, "train.epochs": epochs})}
         proc = ok(subprocess.run([sys.executable, "stages/train.py"], cwd=project, text=True,
