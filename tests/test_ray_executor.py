@@ -198,3 +198,35 @@ def test_a_custom_resource_places_every_trial_on_its_node(cluster, project):
     assert proc.returncode == 0, proc.stderr
     nodes = {show(project, r["run_id"])["context"]["ray"]["node_id"] for r in runs(project)}
     assert nodes == {cluster.node_ids()["node_b"]}
+
+
+WANDB_SCRIPT = '''
+import time, wandb
+wandb.init(project="demo")
+cfg = wandb.config
+for epoch in range(3):
+    time.sleep(0.2)
+    wandb.log({"val_acc": 1 - abs(cfg.lr - 0.01) * 10 + epoch * 0.01}, step=epoch)
+wandb.finish()
+'''
+
+
+def test_an_unchanged_wandb_script_on_a_remote_node_is_tracked_from_its_shipped_files(cluster, project):
+    pytest.importorskip("wandb")
+    from exptrack_plugins.wandb.records import find_run_files, read_run
+
+    (project / "train_wandb.py").write_text(WANDB_SCRIPT)
+    (project / "sweep.yaml").write_text(
+        "program: train_wandb.py\nmethod: grid\nmetric: {name: val_acc, goal: maximize}\n"
+        "parameters:\n  lr: {values: [0.001, 0.01]}\n")
+    proc = run_cli("sweep", "--config", "sweep.yaml", "--executor", "ray", "--ray-address",
+                   cluster.address, "--quiet", cwd=project)
+    assert proc.returncode == 0, [show(project, r["run_id"])["note"] for r in runs(project)]
+    for r in runs(project):
+        full = show(project, r["run_id"])
+        assert full["status"] == "completed" and len(full["metrics"]["val_acc"]) == 3
+        [wandb_file] = find_run_files(project / full["run_dir"])  # came back from the node
+        w = read_run(wandb_file)
+        assert w.config["lr"] == full["params"]["lr"]
+        assert [row["val_acc"] for row in w.history] == pytest.approx(
+            [p["value"] for p in full["metrics"]["val_acc"]])

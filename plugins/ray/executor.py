@@ -68,9 +68,11 @@ class RayExecutor:
         if not trial.argv:
             raise ExptrackError("executor 'ray' runs a sweep's program on the cluster; a Python "
                                 "objective runs with executor 'inline' or 'local'")
-        root = str(Path(trial.env[ENV_DIR]).resolve())
+        def forms(path: Any) -> list[str]:  # as the trial's env and argv may spell it
+            return list(dict.fromkeys([str(Path(path).resolve()), str(path)]))
+
         spec = {"run_id": trial.run_id, "experiment": Path(trial.run_dir).parent.name,
-                "run_dir": str(Path(trial.run_dir).resolve()), "root": root,
+                "run_dirs": forms(trial.run_dir), "roots": forms(trial.env[ENV_DIR]),
                 "env": dict(trial.env), "argv": list(trial.argv), "python": sys.executable,
                 "files": snapshot(Path(trial.run_dir))}
         actor = TrialRunner.options(**self.request, max_restarts=0).remote(spec)

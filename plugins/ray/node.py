@@ -39,8 +39,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 def _remap(text: str, moves: list[tuple[str, str]]) -> str:
+    """The controller's paths in an env value or argument, as this node's: an absolute one
+    anywhere in the text, a relative one (``experiments/...``) only where the text starts."""
     for old, new in moves:
-        text = text.replace(old, new)
+        if os.path.isabs(old):
+            text = text.replace(old, new)
+        elif text == old or text.startswith(old + "/"):
+            text = new + text[len(old):]
     return text
 
 
@@ -58,7 +63,8 @@ class TrialRunner:
         self.scanner = RunScanner(self.run_dir)
         self.stop_flag = self.run_dir / ".stop"
         # The controller's paths mean nothing here: its run dir, its root, its Python.
-        moves = [(spec["run_dir"], str(self.run_dir)), (spec["root"], str(root))]
+        moves = [(old, str(self.run_dir)) for old in spec["run_dirs"]] + \
+            [(old, str(root)) for old in spec["roots"]]
         env = {**os.environ, **{k: _remap(v, moves) for k, v in spec["env"].items()},
                "PYTHONUNBUFFERED": "1", "EXPTRACK_STOP_FILE": str(self.stop_flag),
                "TMPDIR": str(self.scratch)}
