@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -174,6 +175,7 @@ def test_sigterm_of_the_controller_stops_every_remote_trial(cluster, project):
     while time.time() < deadline and _trial_actors(cluster):
         time.sleep(0.5)
     assert not _trial_actors(cluster)  # the trials' Ray actors ended too
+    assert not list(Path(tempfile.gettempdir()).glob("exptrack-trial-*"))  # and their scratch
 
 
 def _trial_actors(cluster) -> list[int]:

@@ -10,7 +10,6 @@ Nothing here imports the controller's files: the node may not be able to read th
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -25,17 +24,10 @@ from typing import Any
 
 import ray
 
+from exptrack_plugins.executors.process import _die_with_parent  # the trial dies with its actor
 from exptrack_plugins.ray.sync import RunScanner
 
 SCAN_S = 0.1  # how often a waiting pull looks at the run directory again
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """The trial gets SIGTERM if this actor's worker dies (the node lost, the actor killed)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _remap(text: str, moves: list[tuple[str, str]]) -> str:
@@ -102,8 +94,9 @@ class TrialRunner:
                 time.sleep(SCAN_S)
         batch["node"] = self.node
         batch["exit"] = code
-        if code is not None:
+        if code is not None:  # the batch holds all it wrote: the scratch space may go now
             self._kill_group(signal.SIGKILL)  # what it left behind dies with it
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return batch
 
     def _exit_code(self) -> int | None:
