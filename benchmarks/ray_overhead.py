@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import pickle
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def tune_run(work: Path, n: int, address: str) -> float:
     proc = subprocess.run([sys.executable, str(script), str(n), address, str(storage)], cwd=work,
                           capture_output=True, text=True, env={**os.environ, "RAY_AIR_NEW_OUTPUT": "0"})
     took = time.perf_counter() - t0
+    shutil.rmtree(storage, ignore_errors=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return took
@@ -196,6 +198,7 @@ def per_value_cost(n: int = 100_000, names: int = 5) -> dict[str, float]:
         apply_batch(tracker, run_id, {"rows": rows[start:start + 1000], "files": []})
     cpu = time.process_time() - t0
     tracker.close(run_id)
+    shutil.rmtree(root, ignore_errors=True)
     return {"values": n, "cpu_us_per_value": cpu / n * 1e6, "bytes_per_value": wire / n}
 
 
