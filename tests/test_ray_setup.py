@@ -40,6 +40,16 @@ def test_an_address_nobody_answers_at_is_one_line_naming_it(project):
     assert not (project / "experiments").exists()
 
 
+def test_without_ray_installed_it_is_one_line_naming_the_address_and_the_install(project, tmp_path):
+    hidden = tmp_path / "no-ray" / "ray"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError(\"No module named 'ray'\")\n")
+    proc = run_cli("sweep", "--config", "sweep.yaml", "--executor", "ray", "--ray-address",
+                   "10.0.0.7:6379", cwd=project, env={"PYTHONPATH": str(hidden.parent)})
+    assert_one_line_error(proc, "the Ray cluster at 10.0.0.7:6379", "pip install 'exptrack[ray]'")
+    assert not (project / "experiments").exists()
+
+
 @pytest.mark.parametrize("flags, named", [
     (["--resources", "{node_a: 1}"], "invalid --resources '{node_a: 1}'"),
     (["--resources", '{"node_a": -1}'], "invalid --resources node_a -1"),
