@@ -215,6 +215,10 @@ class RayCluster:
     def stop(self) -> None:
         for name in reversed(list(self.nodes)):
             self.nodes[name].stop()
+        uid = pwd.getpwnam(self.user).pw_uid  # the scratch a killed node could not remove
+        for scratch in Path(tempfile.gettempdir()).glob("exptrack-trial-*"):
+            if scratch.stat().st_uid == uid:
+                shutil.rmtree(scratch, ignore_errors=True)
         for name, node in self.nodes.items():
             shutil.rmtree(node.temp_dir, ignore_errors=True)
             try:
