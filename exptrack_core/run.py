@@ -29,6 +29,8 @@ DEFAULT_EXPERIMENT = "default"
 ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID = "EXPTRACK_DIR", "EXPTRACK_EXPERIMENT", "EXPTRACK_RUN_ID"
 ENV_SWEEP_ID, ENV_TRIAL_ID, ENV_BACKENDS = "EXPTRACK_SWEEP_ID", "EXPTRACK_TRIAL_ID", "EXPTRACK_BACKENDS"
 ENV_TRACKER = "EXPTRACK_TRACKER"
+ENV_ATTEMPT = "EXPTRACK_ATTEMPT"  # set by a sweep: 1, or n when a killed trial is run again
+CHECKPOINTS_DIR = "checkpoints"
 
 
 def resolve_dir(dir: str | os.PathLike | None = None) -> Path:
@@ -96,6 +98,28 @@ class Run:
     @property
     def status(self) -> str:
         return self._status or "running"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """``checkpoints/`` in the run directory, created on first use. A sweep trial that is run
+        again (killed, its node lost, the controller restarted) continues this same run, so what
+        it saved here is here again, on whichever machine it now runs."""
+        path = self.info.run_dir / CHECKPOINTS_DIR
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt at its trial this run is (1 outside a sweep and on a first try)."""
+        try:
+            return max(1, int(os.environ.get(ENV_ATTEMPT, "1"))) if self.info.trial_id else 1
+        except ValueError:
+            return 1
+
+    @property
+    def resumed_from(self) -> int | None:
+        """The attempt this one continues (its checkpoints and curve), None on a first attempt."""
+        return self.attempt - 1 if self.attempt > 1 else None
 
     @property
     def backend_failures(self) -> dict[str, str]:
@@ -170,9 +194,18 @@ class Run:
         if not (self.info.sweep_id and self.info.trial_id and os.environ.get(ENV_RUN_ID) == self.id):
             return False
         try:
-            return self.tracker.read_run(self.tracker.run_dir(self.id)).get("status") in FINAL_STATUSES
+            if self.tracker.read_run(self.tracker.run_dir(self.id)).get("status") in FINAL_STATUSES:
+                return True
         except Exception:
             return False
+        # a re-run continues the same run: a later attempt in the sweep's journal supersedes this one
+        from exptrack_core.sweep.journal import SweepStore
+
+        try:
+            trial = SweepStore(self.tracker.root, self.info.sweep_id).trials().get(self.info.trial_id)
+        except Exception:
+            return False
+        return trial is not None and trial.attempt > self.attempt
 
     def __enter__(self) -> "Run":
         return self

@@ -47,7 +47,7 @@ def checkpoint_dir(run) -> Path:
     from exptrack_core.run import ENV_RUN_ID
 
     if os.environ.get(ENV_RUN_ID) and not os.environ.get("DVC_STAGE"):
-        return run.dir / "checkpoints"
+        return run.checkpoint_dir  # a re-run attempt of the trial finds it again
     return CHECKPOINTS
 
 
@@ -101,8 +101,9 @@ def main(params: dict) -> None:
             start, best, best_epoch = state["epoch"] + 1, state["best"], state["best_epoch"]
             stale, history, stopped = state["stale"], state["history"], state.get("stopped")
             print(why, flush=True)
-        for epoch, logged in history:  # a resumed run carries the curves it continues
-            run.log(logged, step=epoch)
+        if run.resumed_from is None:  # a re-run attempt continues a run that has them already
+            for epoch, logged in history:  # a resumed run carries the curves it continues
+                run.log(logged, step=epoch)
 
         for epoch in range(start, epochs + 1):
             if stopped:

@@ -335,3 +335,29 @@ def test_a_sweep_trial_joins_its_run_and_keeps_its_checkpoints_in_it(project):
     assert (Path(record["run_dir"]) / "checkpoints/best.pt").is_file()
     assert not (project / "checkpoints").exists()  # trials sharing a workspace never collide
     assert not (project / "plots").exists()  # EXPTRACK_BACKENDS replaced train.backends
+
+
+@pytest.mark.slow
+def test_a_rerun_attempt_of_a_sweep_trial_resumes_from_its_last_pt_on_the_same_curve(project):
+    """A trial killed after epoch 1 and run again (attempt 2) continues from the last.pt in
+    run.checkpoint_dir and does not log epoch 1 a second time: the run holds one curve."""
+    from exptrack_core.run import get_tracker
+
+    tracker = get_tracker(project / "experiments")
+    run_id = tracker.create_run("digits", params={"train": {"lr": 0.01}}, sweep_id="s1",
+                                trial_id="t0001")  # as the sweep creates it
+    tracker.close(run_id)
+    env = {**os.environ, "EXPTRACK_DIR": str(project / "experiments"), "EXPTRACK_RUN_ID": run_id,
+           "EXPTRACK_SWEEP_ID": "s1", "EXPTRACK_TRIAL_ID": "t0001", "EXPTRACK_BACKENDS": "local"}
+    for attempt, epochs in ((1, 1), (2, 2)):  # attempt 1 "dies" after epoch 1
+        if attempt == 2:  # the sweep makes the run pending again for its next attempt
+            tracker.set_status(run_id, "running")
+            tracker.close(run_id)
+            tracker.log_context(run_id, {"sweep": "s1"})
+        trial = {**env, "EXPTRACK_ATTEMPT": str(attempt),
+                 "EXPTRACK_PARAMS": json.dumps({"train.lr": 0.01, "train.epochs": epochs})}
+        proc = ok(subprocess.run([sys.executable, "stages/train.py"], cwd=project, text=True,
+                                 capture_output=True, timeout=600, env=trial))
+    assert "resuming from" in proc.stdout and "epoch 1/2" not in proc.stdout
+    record = get_tracker(project / "experiments").get_run(run_id)
+    assert [p["step"] for p in record["metrics"]["val_acc"]] == [1, 2]

@@ -64,7 +64,7 @@ def test_an_unknown_backend_lists_the_available_ones(workdir):
 def test_help_imports_no_heavy_library(workdir):
     code = ("import sys, exptrack, exptrack_core.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'wandb', 'tensorboard', 'dvc', 'optuna', 'pandas')"
+            "heavy = [m for m in ('torch', 'wandb', 'tensorboard', 'dvc', 'optuna', 'pandas', 'ray')"
             " if m in sys.modules]\nprint('HEAVY', heavy)")
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout

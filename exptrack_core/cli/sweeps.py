@@ -153,7 +153,8 @@ def cmd_sweep(args) -> int:
         timeout = settings.get("trial_timeout") if timeout is None else timeout
         workers = settings.get("workers", 1) if args.workers is None else args.workers
         api.check_secret_executor(executor, fixed)
-        runner_executor = api.executor_for(executor, workers)
+        options = _executor_options(args, executor) or settings.get("executor_options")
+        runner_executor = api.executor_for(executor, workers, options=options)
         if args.trials is not None:
             config = api.with_overrides(config, run_cap=args.trials, allow_large=True)
     else:
@@ -197,11 +198,13 @@ def cmd_sweep(args) -> int:
         api.check_settings(workers=workers, max_failures=args.max_failures,
                            max_retries=max_retries, seed=seed)
         api.suggestions(config, 0, seed)  # the strategy checks its options before anything is written
-        runner_executor = api.executor_for(executor, workers)
+        options = _executor_options(args, executor)
+        runner_executor = api.executor_for(executor, workers, options=options)
         store = api.start(config, dir=args.dir, experiment=args.experiment, fixed=fixed,
                           settings={"backends": backends, "seed": seed, "executor": executor,
                                     "workers": workers, "max_retries": max_retries,
-                                    "trial_timeout": timeout, **({"grid": points} if points else {})},
+                                    "trial_timeout": timeout, "executor_options": options,
+                                    **({"grid": points} if points else {})},
                           argv=sys.argv)
         print(started_line(store, config), file=sys.stderr)
         for key in config.ignored:
@@ -216,6 +219,22 @@ def cmd_sweep(args) -> int:
                           strategy=FixedPoints(points) if points else None, fixed=fixed)
     _summary(outcome, store)
     return exit_code(outcome)
+
+
+def _executor_options(args, executor: str) -> dict | None:
+    """The ``--executor ray`` flags, refused with any other executor (they would do nothing)."""
+    from exptrack_core.run import resolve_dir
+
+    given = {k: getattr(args, k) for k in ("ray_address", "gpus_per_trial", "cpus_per_trial",
+                                           "resources") if getattr(args, k, None) is not None}
+    if given and executor != "ray":
+        flag = "--" + next(iter(given)).replace("_", "-")
+        raise ExptrackError(f"{flag} is an option of --executor ray, not of --executor {executor}")
+    if executor != "ray":
+        return None
+    if args.workers is not None:
+        given["max_concurrent"] = args.workers  # else as many trials as the cluster holds
+    return {**given, "dir": str(resolve_dir(args.dir))}
 
 
 def exit_code(outcome) -> int:

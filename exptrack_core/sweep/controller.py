@@ -23,8 +23,8 @@ from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import FixedPoints, Views, suggest  # noqa: F401 (FixedPoints: promote)
 from exptrack_core.secrets import redact_params
-from exptrack_core.run import (ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID, ENV_TRACKER,
-                  ENV_TRIAL_ID, get_tracker, split_backends)
+from exptrack_core.run import (ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
+                               ENV_TRACKER, ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
@@ -69,6 +69,8 @@ class SweepRunner:
         self.max_failures = max_failures
         self.max_retries = max_retries
         self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
+        self.resuming: dict[str, TrialRecord] = {}  # point -> the killed trial its re-run continues
+        self.attempts: dict[str, int] = {}  # trial id -> its attempt now running (1 if absent)
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
@@ -132,6 +134,7 @@ class SweepRunner:
                     pass
                 self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
                 self.rerun.append(t.params)
+                self.resuming[_point(t.params)] = t
 
     def _read_run(self, t: TrialRecord) -> dict[str, Any]:
         try:
@@ -145,26 +148,41 @@ class SweepRunner:
 
     # -- launching ------------------------------------------------------------------------------
     def _launch(self, params: dict[str, Any]) -> TrialRecord:
-        trial_id = self._next_trial_id()
         full = {**params, **self.fixed}  # -S on the command line beats the config
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
+        resumed = self.resuming.pop(_point(params), None)
+        # a re-run continues its trial: same id, same run, next attempt
+        trial_id = resumed.trial_id if resumed is not None else self._next_trial_id()
         inner = getattr(self.strategy, "inner", self.strategy)  # a TrialFeed wraps the strategy
         label = getattr(inner, "label", None)  # exptrack batch: each point is named
         experiment, description = label(trial_id, params) if label else (
             self.experiment, f"trial {trial_id} of sweep {self.store.id}")
-        run_id = self.tracker.create_run(
-            experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
-            description=description, sweep_id=self.store.id,
-            trial_id=trial_id, context={"sweep": self.store.id})
-        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(),
-                             attempt=self.ledger.next_attempt(recorded))
+        attempt = self.ledger.next_attempt(recorded)
+        if resumed is not None:
+            run_id = resumed.run_id
+            # pending again, as a new trial's run is (running, the sweep's context only), so the
+            # next attempt may join it; the claim set_status takes is let go at once. The journal
+            # names the attempt now running, so a late finish of an earlier one is superseded.
+            self.tracker.set_status(run_id, "running", note=f"attempt {attempt}, continuing "
+                                                            f"attempt {attempt - 1}")
+            self.tracker.close(run_id)
+            self.tracker.log_context(run_id, {"sweep": self.store.id})
+        else:
+            attempt = 1  # a new run: nothing to continue, even if its point ran before
+            run_id = self.tracker.create_run(
+                experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
+                description=description, sweep_id=self.store.id,
+                trial_id=trial_id, context={"sweep": self.store.id})
+        self.attempts[trial_id] = attempt
+        record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(), attempt=attempt)
         self.trials[trial_id] = record
         self.store.record_start(record)
         self._track(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
-               ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str)}
+               ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str),
+               ENV_ATTEMPT: str(self.attempts.get(trial_id, 1))}
         # A trial logs where the sweep says, not where the program's own defaults say (several
         # trials writing the workspace's DVC metrics files at once would clobber each other).
         # The trial records where the controller reads: the same tracker, whatever it is.
@@ -232,10 +250,11 @@ class SweepRunner:
     def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
         """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
         then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
-        key = json.dumps(t.params, sort_keys=True, default=str)
+        key = _point(t.params)
         if self.retries.get(key, 0) < self.max_retries:
             self.retries[key] = self.retries.get(key, 0) + 1
             self.rerun.append(t.params)
+            self.resuming[key] = t
             return "killed", note
         note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
                 f"not re-run again (--max-retries {self.max_retries})")
@@ -337,7 +356,8 @@ class SweepRunner:
                 self.message = f"target {self.metric}={self.target} reached"
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
-            while not exhausted and not capped and self.executor.free_slots > 0:
+            # a killed trial is re-run even once the strategy has nothing new to suggest
+            while (self.rerun or not exhausted) and not capped and self.executor.free_slots > 0:
                 params = self.rerun.pop(0) if self.rerun else suggest(
                     self.strategy, self.history(), self._next_trial_id())
                 if params is None:
@@ -348,10 +368,14 @@ class SweepRunner:
                 for done in self.executor.poll():  # an inline trial has already ended
                     self._settle(done)
             if not self.executor.running() and not self.ledger.in_flight:
-                if exhausted or capped:
+                if (exhausted and not self.rerun) or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
             time.sleep(POLL_S)
+
+
+def _point(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
 
 
 def build_executor(name: str, options: dict[str, Any]) -> Any:

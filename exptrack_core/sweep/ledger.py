@@ -22,25 +22,31 @@ class TrialLedger:
         self.views = Views()                # the strategy's history, one view per trial
         self._view_at: dict[str, int] = {}
         self.in_flight: set[str] = set()
-        self.killed = 0
+        self._killed: set[str] = set()
         self.best: TrialRecord | None = None
         self._attempts: dict[str, int] = {}  # point -> launches in this sweep (journal included)
 
     def track(self, t: TrialRecord) -> None:
         """Bring what is kept of ``t`` up to date after it was added or moved."""
         view = TrialView.of(t.as_history())
+        key = _key(t.params)
         if t.trial_id not in self._view_at:
             self._view_at[t.trial_id] = len(self.views)
             self.views.append(view)
-            key = _key(t.params)  # journals written before attempts were recorded count launches
+            # journals written before attempts were recorded count launches
             self._attempts[key] = max(self._attempts.get(key, 0) + 1, t.attempt)
-        else:
+        else:  # a move, or a re-run continuing the trial (its next attempt)
             self.views[self._view_at[t.trial_id]] = view
+            self._attempts[key] = max(self._attempts.get(key, 0), t.attempt)
+        # a killed trial's re-run continues it under the same id: it counts again once re-run
+        if t.status == "killed":
+            self._killed.add(t.trial_id)
+        else:
+            self._killed.discard(t.trial_id)
         if t.in_flight:
             self.in_flight.add(t.trial_id)
             return
         self.in_flight.discard(t.trial_id)
-        self.killed += t.status == "killed"
         best = self.best
         if t.status in ("completed", "pruned") and better(t.value, None, self.goal) and (
                 best is None or better(t.value, best.value, self.goal) or (
@@ -49,7 +55,11 @@ class TrialLedger:
 
     def counted(self) -> int:
         """Trials that count towards run_cap: every one that ended or is running (not killed)."""
-        return len(self.views) - self.killed
+        return len(self.views) - len(self._killed)
+
+    @property
+    def killed(self) -> int:
+        return len(self._killed)
 
     def next_attempt(self, params: dict[str, Any]) -> int:
         """1 + how many trials of this sweep ran the same point before (a re-run supersedes)."""

@@ -204,13 +204,15 @@ def reopen(dir: str | os.PathLike | None, sweep_id: str) -> tuple[SweepStore, Sw
     return store, SweepConfig.parse(meta["config"], allow_large=True), meta
 
 
-def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = None) -> Any:
+def executor_for(name: str, workers: int = 1, cwd: str | os.PathLike | None = None,
+                 options: dict[str, Any] | None = None) -> Any:
     """Build (and so check) the executor before the sweep's record is created: a setup it
     refuses (e.g. --executor dvc outside a DVC project) leaves nothing behind."""
     from exptrack_core.sweep.controller import build_executor
 
     check_settings(workers=workers)
-    return build_executor(name, {"workers": workers, "cwd": os.fspath(cwd or os.getcwd())})
+    return build_executor(name, {**(options or {}), "workers": workers,
+                                 "cwd": os.fspath(cwd or os.getcwd())})
 
 
 def execute(store: SweepStore, config: SweepConfig, *, executor: Any = "local", workers: int = 1,

@@ -8,12 +8,15 @@ verdict stopped; the curves through the tracker's ``read_history`` (``exptrack_c
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import SweepStore
 from exptrack_core.sweep.keys import watched_metric
+
+ENV_STOP_FILE = "EXPTRACK_STOP_FILE"  # set by an executor whose trials cannot read the record
 
 
 def build_stopper(config: dict[str, Any]):
@@ -27,6 +30,10 @@ def build_stopper(config: dict[str, Any]):
 
 
 def attach_stopper(run: Any) -> None:
+    flag = os.environ.get(ENV_STOP_FILE)
+    if flag:  # a trial on another machine: its controller decides and raises this flag
+        run._stopper = lambda _run: os.path.exists(flag)
+        return
     sweep_id, trial_id = run.info.sweep_id, run.info.trial_id
     store = SweepStore(run.tracker.root, sweep_id)
     if not (store.dir / "sweep.json").is_file():
@@ -50,4 +57,4 @@ def attach_stopper(run: Any) -> None:
     run._stopper = verdict
 
 
-__all__ = ["attach_stopper", "build_stopper"]
+__all__ = ["ENV_STOP_FILE", "attach_stopper", "build_stopper"]

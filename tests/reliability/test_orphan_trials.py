@@ -82,10 +82,14 @@ def test_an_orphan_that_ignores_sigterm_is_stopped_on_resume_and_never_completes
     while _alive(orphan) and time.time() < deadline:
         time.sleep(0.1)
     assert not _alive(orphan)
+    # the re-run continues the killed attempt's run (issue 12: one trial, one curve), and only once
     runs = exptrack.ExperimentTracker().list_runs("toy")
-    assert sorted(r["status"] for r in runs) == ["completed", "killed"]
+    assert [r["status"] for r in runs] == ["completed"]
+    sweep_id_ = next((workdir / "experiments" / "_sweeps").iterdir()).name
+    trials = SweepStore(workdir / "experiments", sweep_id_).trials()
+    assert [(t.status, t.attempt) for t in trials.values()] == [("completed", 2)]
     listed = json.loads(run_cli("sweeps", "--json", check=True).stdout)
-    assert listed[0]["status"] == "completed" and listed[0]["trials"] == {"killed": 1, "completed": 1}
+    assert listed[0]["status"] == "completed" and listed[0]["trials"] == {"completed": 1}
     count("records checked", len(runs))
 
 
@@ -110,4 +114,27 @@ def test_a_late_finish_of_a_superseded_attempt_leaves_its_run_as_the_sweep_ended
     assert record["status"] == "killed"
     assert record["note"] == "in flight when the sweep stopped; re-run"
     assert [p["value"] for p in record["metrics"]["val_acc"]] == [0.9]  # what it logged stays
+    count("records checked")
+
+
+def test_a_late_finish_of_an_attempt_a_re_run_continues_does_not_end_the_re_runs_run(workdir,
+                                                                                       monkeypatch):
+    """A re-run continues its trial's run (same run id, next attempt): the earlier attempt, an
+    orphan finishing late, must not mark that run completed under the re-run's feet."""
+    from exptrack_core.sweep.states import TrialRecord
+
+    root = workdir / "experiments"
+    store = SweepStore.create(root, name="toy", experiment="toy", config={"method": "grid"})
+    tracker = LocalTracker(root)
+    run_id = tracker.create_run("toy", params={"lr": 0.01}, sweep_id=store.id, trial_id="t0001")
+    store.record_start(TrialRecord("t0001", run_id, {"lr": 0.01}, attempt=1))
+    for name, value in {"EXPTRACK_DIR": str(root), "EXPTRACK_RUN_ID": run_id, "EXPTRACK_SWEEP_ID":
+                        store.id, "EXPTRACK_TRIAL_ID": "t0001", "EXPTRACK_ATTEMPT": "1"}.items():
+        monkeypatch.setenv(name, value)
+    run = exptrack.init(backends="local")
+    run.log({"val_acc": 0.9}, step=0)
+    # the resumed sweep re-runs the trial as attempt 2 of the same run
+    store.record_start(TrialRecord("t0001", run_id, {"lr": 0.01}, attempt=2))
+    run.finish()
+    assert exptrack.ExperimentTracker(root).get_run(run_id)["status"] == "running"
     count("records checked")
