@@ -23,7 +23,7 @@ from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import FixedPoints, Views, suggest  # noqa: F401 (FixedPoints: promote)
 from exptrack_core.secrets import redact_params
-from exptrack_core.run import (ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
+from exptrack_core.run import (CHECKPOINTS_DIR, ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
                                ENV_TRACKER, ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
@@ -152,7 +152,11 @@ class SweepRunner:
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
         resumed = self.resuming.pop(_point(params), None)
-        # a re-run continues its trial: same id, same run, next attempt
+        if resumed is not None and not _saved_checkpoints(self.tracker, resumed.run_id):
+            # nothing saved to continue from: the re-run starts over in a run of its own (a new
+            # trial of the same point), and the killed run keeps the steps it logged
+            resumed = None
+        # a re-run from a checkpoint continues its trial: same id, same run, next attempt
         trial_id = resumed.trial_id if resumed is not None else self._next_trial_id()
         inner = getattr(self.strategy, "inner", self.strategy)  # a TrialFeed wraps the strategy
         label = getattr(inner, "label", None)  # exptrack batch: each point is named
@@ -169,7 +173,6 @@ class SweepRunner:
             self.tracker.close(run_id)
             self.tracker.log_context(run_id, {"sweep": self.store.id})
         else:
-            attempt = 1  # a new run: nothing to continue, even if its point ran before
             run_id = self.tracker.create_run(
                 experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
                 description=description, sweep_id=self.store.id,
@@ -182,7 +185,7 @@ class SweepRunner:
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
                ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str),
-               ENV_ATTEMPT: str(self.attempts.get(trial_id, 1))}
+               ENV_ATTEMPT: str(attempt if resumed is not None else 1)}  # what the run continues
         # A trial logs where the sweep says, not where the program's own defaults say (several
         # trials writing the workspace's DVC metrics files at once would clobber each other).
         # The trial records where the controller reads: the same tracker, whatever it is.
@@ -372,6 +375,14 @@ class SweepRunner:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
             time.sleep(POLL_S)
+
+
+def _saved_checkpoints(tracker: Any, run_id: str) -> bool:
+    """Whether a killed attempt left anything in its ``run.checkpoint_dir`` to resume from."""
+    try:
+        return any((Path(tracker.run_dir(run_id)) / CHECKPOINTS_DIR).iterdir())
+    except (OSError, TypeError, ValueError):
+        return False
 
 
 def _point(params: dict[str, Any]) -> str:
