@@ -242,10 +242,10 @@ def _executor_options(args, executor: str) -> dict | None:
 
 def exit_code(outcome) -> int:
     """0 only when the sweep ended and some trial completed: a sweep that ran out of points or
-    run_cap with every trial failed found nothing, and scripts must see that."""
+    run_cap (or time) with every trial failed found nothing, and scripts must see that."""
     if outcome.status == "failed":
         print(f"exptrack: error: {outcome.message}", file=sys.stderr)
-    elif outcome.status == "completed" and not any(
+    elif outcome.status in ("completed", "budget_reached") and not any(
             t.status in ("completed", "pruned") for t in outcome.trials):
         counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items())) or "no trials"
         print(f"exptrack: error: sweep {outcome.sweep_id}: no trial completed ({counts})",
