@@ -147,14 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-params", action="store_true", help="also params equal in every run")
     p.add_argument("--format", default="table", help="table (default), csv, json or md")
     p.add_argument("--export", metavar="FILE.csv", help="also write the table to a CSV file")
-    p.add_argument("--limit", type=int, help="at most this many rows")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N rows (groups, when grouped)")
     p.add_argument("--group-by", metavar="KEYS", help="one row per group of runs with equal KEYS "
                    "(comma-separated params): n, mean ± std, 95%% CI (default for a seeded "
                    "sweep: every param but the seed)")
     p.add_argument("--baseline", metavar="GROUP", help="e.g. train.lr=0.01: p-value of a t-test "
                    "of each group against it (paired when they share seeds, else Welch)")
-    p.add_argument("--split", metavar="SPLIT", help="only the metrics of one split: test, val...")
+    p.add_argument("--split", metavar="SPLIT", help="only the metrics of one split (test, val...) or system/*")
     _add_dir(p)
+    _group(p, "which runs and rows", "--sweep", "--filter", "--sort-by", "--mode", "--limit", "--dir")
+    _group(p, "which columns", "--columns", "--all-params", "--split")
+    _group(p, "groups of runs (seeds)", "--group-by", "--baseline")
     p.set_defaults(func=_cmd("runs", "cmd_compare"))
 
     p = sub.add_parser("batch", help="run a directory of named experiment configs, then compare")
