@@ -5,7 +5,6 @@ attempt never turns its run completed: one grid point, one completed run."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
