@@ -30,6 +30,13 @@ def _group(p: argparse.ArgumentParser, title: str, *flags: str) -> None:
     """Show these options under their own heading in ``--help``. The options are declared as
     before (one line each, in any order): only the help's grouping moves, never parsing."""
     group = p.add_argument_group(title)
+    # right after the general options and the headings made here, before an executor's own
+    # group (--executor ray), which is declared first but reads best last
+    p._action_groups.remove(group)
+    at = max(i for i, g in enumerate(p._action_groups)
+             if g in (p._positionals, p._optionals) or getattr(g, "headed", False)) + 1
+    group.headed = True
+    p._action_groups.insert(at, group)
     for action in [a for a in p._optionals._group_actions if set(a.option_strings) & set(flags)]:
         p._optionals._group_actions.remove(action)
         group._group_actions.append(action)
