@@ -62,3 +62,13 @@ def test_every_option_the_readme_gives_a_command_is_one_that_command_takes():
             unknown += [(name, o) for o in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", rest)
                         if o not in taken]
     assert len(examples) > 40 and unknown == []
+
+
+def test_the_contents_list_links_every_section_and_only_sections():
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    sections = [h for h in re.findall(r"^## (.+)$", readme, re.M) if h != "Contents"]
+    anchors = [re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in sections]
+    links = re.findall(r"\]\(#([^)]+)\)", _section("Contents"))
+    assert sorted(links) == sorted(anchors)
