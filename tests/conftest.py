@@ -53,3 +53,19 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
     assert "Traceback" not in proc.stderr
     for f in fragments:
         assert f in lines[0], (f, lines[0])
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """{absolute path written: the Figure saved there}, in the order they were saved."""
+    from matplotlib.figure import Figure
+
+    figures: dict[str, Figure] = {}
+    save = Figure.savefig
+
+    def keep(self, path, *args, **kwargs):
+        figures[Path(path).absolute().as_posix()] = self
+        return save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return figures

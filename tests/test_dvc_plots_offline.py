@@ -16,7 +16,6 @@ import exptrack
 from exptrack_core.cli.commands import main
 
 from .conftest import REPO, assert_one_line_error, run_cli
-from .figures import drawn  # noqa: F401 - a fixture
 from .test_pipeline import make_project, ok, stage
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import time
-import warnings
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +11,7 @@ import exptrack
 from exptrack_plugins.local.files import TornRecordWarning
 from exptrack_plugins.local.tracker import LocalTracker
 
-from .conftest import assert_one_line_error, run_cli
+from .conftest import run_cli
 
 
 def test_logging_only_ever_appends_to_the_history(workdir):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import exptrack
 from exptrack_core.cli.commands import main
 
-from .figures import drawn, last  # noqa: F401 - drawn is a fixture
+from .figures import last
 
 
 def _runs(curves):

@@ -15,7 +15,7 @@ from exptrack_core.plugin import hookspecs
 from exptrack_core.plugin.hookspecs import hookimpl
 from exptrack_core.plugin.registry import PluginInfo, Registry, build_registry, each_plugin
 
-from .conftest import assert_one_line_error, run_cli
+from .conftest import run_cli
 
 
 def test_builtins_are_listed_with_their_distribution_and_hooks(workdir):

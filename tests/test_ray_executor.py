@@ -8,7 +8,6 @@ controller shows came back through Ray.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

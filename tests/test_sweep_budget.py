@@ -77,3 +77,11 @@ def test_a_bad_budget_in_the_sweep_file_names_the_key(project):
     make_project(project, SLOW.replace("  method: grid", "  method: grid\n  time_budget: soon"))
     assert_one_line_error(run_cli("sweep"), "sweep.time_budget", "'soon'")
     assert not (project / "experiments").exists()
+
+
+def test_a_budget_that_ran_out_with_no_trial_completed_exits_1(project):
+    """Scripts must see that the sweep found nothing, whether it ran out of points or of time."""
+    (project / "train.py").write_text("import sys, time\ntime.sleep(0.4)\nsys.exit(3)\n")
+    proc = run_cli("sweep", "--time-budget", "1s", "--max-failures", "100", "--quiet")
+    assert _sweeps()[0]["status"] == "budget_reached"
+    assert proc.returncode == 1 and "no trial completed" in proc.stderr, (proc.stdout, proc.stderr)

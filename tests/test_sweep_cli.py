@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 import yaml
 
 import exptrack
-from exptrack_core.sweep.journal import SweepStore
 
-from .conftest import REPO, assert_one_line_error, run_cli
+from .conftest import assert_one_line_error, run_cli
 from .sweep_helpers import PARAMS, make_project
 
 
@@ -65,7 +59,7 @@ def test_hyperband_prunes_bad_trials_in_other_processes(project):
     params = PARAMS.replace("epochs: 3", "epochs: 6").replace(
         "  parameters:", "  early_terminate: {type: hyperband, min_iter: 1, eta: 2}\n  parameters:")
     make_project(project, params)
-    proc = run_cli("sweep", "--quiet", check=True)
+    run_cli("sweep", "--quiet", check=True)
     statuses = [r["status"] for r in exptrack.ExperimentTracker().list_runs("toy")]
     assert "pruned" in statuses and "completed" in statuses
     pruned = [r for r in exptrack.ExperimentTracker().list_runs("toy") if r["status"] == "pruned"]

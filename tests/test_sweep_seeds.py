@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from statistics import mean
 
 import pytest
@@ -75,6 +74,9 @@ def test_seeds_in_the_sweep_file_run_every_configuration_once_per_seed_ranked_by
     assert best["value"] == pytest.approx(MEANS[(0.01, 0.0)]) and best["n"] == 3
     assert best["params"]["train"]["lr"] == 0.01 and "seed" not in best["params"]["train"]
     assert sorted(best["seeds"]) == [0, 1, 2]
+    # the line the sweep ends with re-runs that very trial, its seed included, as best's does
+    rerun = proc.stdout.split("re-run it: ")[1].splitlines()[0]
+    assert rerun == best["rerun"] and '"train.seed": 0' in rerun
 
 
 def test_the_strategy_sees_one_result_per_configuration_told_once_all_its_seeds_ended(workdir):

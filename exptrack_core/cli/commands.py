@@ -26,6 +26,22 @@ def _add_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", help="experiments directory (default: $EXPTRACK_DIR or ./experiments)")
 
 
+def _group(p: argparse.ArgumentParser, title: str, *flags: str) -> None:
+    """Show these options under their own heading in ``--help``. The options are declared as
+    before (one line each, in any order): only the help's grouping moves, never parsing."""
+    group = p.add_argument_group(title)
+    # right after the general options and the headings made here, before an executor's own
+    # group (--executor ray), which is declared first but reads best last
+    p._action_groups.remove(group)
+    at = max(i for i, g in enumerate(p._action_groups)
+             if g in (p._positionals, p._optionals) or getattr(g, "headed", False)) + 1
+    group.headed = True
+    p._action_groups.insert(at, group)
+    for action in [a for a in p._optionals._group_actions if set(a.option_strings) & set(flags)]:
+        p._optionals._group_actions.remove(action)
+        group._group_actions.append(action)
+
+
 def _cmd(module: str, name: str) -> Callable:
     def run(args):
         import importlib
@@ -79,48 +95,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="allow a grid larger than the limit")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     _add_dir(p)
+    _group(p, "what to search", "--config", "--params", "--method", "--metric", "--goal", "-S",
+           "--seed", "--seeds", "--seed-key")
+    _group(p, "when it stops", "--trials", "--time-budget", "--max-failures", "--max-retries",
+           "--trial-timeout")
+    _group(p, "where trials run and record", "--workers", "--backend", "--executor",
+           "--experiment", "--dir")
     p.set_defaults(func=_cmd("sweeps", "cmd_sweep"))
 
     p = sub.add_parser("sweeps", help="list sweeps: status, trials by status, best value")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
     _add_dir(p)
     p.set_defaults(func=_cmd("sweeps", "cmd_sweeps"))
 
     p = sub.add_parser("promote", help="re-run a sweep's best configs at full budget")
-    p.add_argument("sweep_id")
-    p.add_argument("--top", type=int, default=3, help="how many of the best (default 3)")
+    p.add_argument("sweep_id", metavar="SWEEP_ID", help="the sweep whose best configs re-run")
+    p.add_argument("--top", type=int, default=3, metavar="K", help="how many of the best (default 3)")
     p.add_argument("--seeds", type=int, metavar="N", help="run each of them with N seeds")
     p.add_argument("--seed-key", metavar="KEY", help="the param the seeds go to (default train.seed)")
     p.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
                    help="e.g. -S train.epochs=25")
-    p.add_argument("--params", default="params.yaml", metavar="FILE")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--backend")
-    p.add_argument("--executor")
-    p.add_argument("--max-failures", type=int, default=3)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--params", default="params.yaml", metavar="FILE",
+                   help="the project's params file (default params.yaml)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="trials at once (default 1)")
+    p.add_argument("--backend", metavar="NAME[,NAME]", help="where trials log, e.g. local,wandb")
+    p.add_argument("--executor", help="local (default, processes) or a plugin's executor")
+    p.add_argument("--max-failures", type=int, default=3, metavar="N",
+                   help="stop after N trials failed in a row (default 3)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     _add_dir(p)
     p.set_defaults(func=_cmd("sweeps", "cmd_promote"))
 
     p = sub.add_parser("plugins", help="list loaded plugins: name, family, distribution, version, hooks")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
     p.set_defaults(func=_cmd("plugins", "cmd_plugins"))
 
     p = sub.add_parser("runs", help="list runs with their status and key metrics")
-    p.add_argument("experiment", nargs="?")
+    p.add_argument("experiment", nargs="?", help="only this experiment's runs (default: all)")
     p.add_argument("--sweep", help="only the trials of this sweep")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print them as JSON (times in UTC)")
     _add_dir(p)
     p.set_defaults(func=_cmd("runs", "cmd_runs"))
 
     p = sub.add_parser("show", help="one run: params, final metrics, context")
-    p.add_argument("run_id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run_id", help="a run id, or a prefix only one run id starts with")
+    p.add_argument("--json", action="store_true", help="print the whole record as JSON")
     _add_dir(p)
     p.set_defaults(func=_cmd("runs", "cmd_show"))
 
     p = sub.add_parser("compare", help="one row per run: differing params and final metrics, best first")
-    p.add_argument("experiment", nargs="?")
+    p.add_argument("experiment", nargs="?", help="only this experiment's runs (default: all)")
     p.add_argument("--sweep", help="only the trials of this sweep")
     p.add_argument("--sort-by", metavar="METRIC", help="default: the sweep's metric with --sweep")
     p.add_argument("--mode", help="max (default; with --sweep, the sweep's goal) or min: what "
@@ -130,14 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-params", action="store_true", help="also params equal in every run")
     p.add_argument("--format", default="table", help="table (default), csv, json or md")
     p.add_argument("--export", metavar="FILE.csv", help="also write the table to a CSV file")
-    p.add_argument("--limit", type=int, help="at most this many rows")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N rows (groups, when grouped)")
     p.add_argument("--group-by", metavar="KEYS", help="one row per group of runs with equal KEYS "
                    "(comma-separated params): n, mean ± std, 95%% CI (default for a seeded "
                    "sweep: every param but the seed)")
     p.add_argument("--baseline", metavar="GROUP", help="e.g. train.lr=0.01: p-value of a t-test "
                    "of each group against it (paired when they share seeds, else Welch)")
-    p.add_argument("--split", metavar="SPLIT", help="only the metrics of one split: test, val...")
+    p.add_argument("--split", metavar="SPLIT", help="only the metrics of one split (test, val...) or system/*")
     _add_dir(p)
+    _group(p, "which runs and rows", "--sweep", "--filter", "--sort-by", "--mode", "--limit", "--dir")
+    _group(p, "which columns", "--columns", "--all-params", "--split")
+    _group(p, "groups of runs (seeds)", "--group-by", "--baseline")
     p.set_defaults(func=_cmd("runs", "cmd_compare"))
 
     p = sub.add_parser("batch", help="run a directory of named experiment configs, then compare")
@@ -153,15 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dir(p)
     p.set_defaults(func=_cmd("batch", "cmd_batch"))
 
-    p = sub.add_parser("reproduce", help="the commands that rebuild a run: checkout, install, re-run")
-    p.add_argument("run_id")
+    p = sub.add_parser("reproduce", help="the commands that rebuild a run: checkout, install, "
+                       "re-run (best prints the re-run line alone)")
+    p.add_argument("run_id", help="a run id, or a prefix only one run id starts with")
     p.add_argument("--requirements", action="store_true",
                    help="print the run's distributions as name==version lines (for pip install -r)")
     _add_dir(p)
     p.set_defaults(func=_cmd("reproduce", "cmd_reproduce"))
 
     p = sub.add_parser("best", help="the winning run and its params, ready to re-run")
-    p.add_argument("experiment", nargs="?")
+    p.add_argument("experiment", nargs="?", help="only this experiment's runs (default: all)")
     p.add_argument("--sweep", help="only the trials of this sweep")
     p.add_argument("--metric", help="required unless --sweep names a sweep with a metric")
     p.add_argument("--mode", help="max (default; with --sweep, the sweep's goal) or min")
@@ -170,13 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd("runs", "cmd_best"))
 
     p = sub.add_parser("plot", help="a metric's curve for each run, in one PNG")
-    p.add_argument("metric", nargs="?")
+    p.add_argument("metric", nargs="?", help="the metric to draw (with --dvc: only its plots)")
     p.add_argument("--dvc", action="store_true",
                    help="draw the DVC plots dvc.yaml declares as PNGs, offline (-o: a directory)")
-    p.add_argument("run_ids", nargs="*", metavar="RUN_ID")
-    p.add_argument("--experiment")
-    p.add_argument("--sweep")
-    p.add_argument("-o", "--output", default="curves.png")
+    p.add_argument("run_ids", nargs="*", metavar="RUN_ID", help="these runs (default: all)")
+    p.add_argument("--experiment", help="only this experiment's runs")
+    p.add_argument("--sweep", help="only the trials of this sweep")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="the PNG (default curves.png; with --dvc a directory, default "
+                   "dvc_plots_offline)")
     _add_dir(p)
     p.set_defaults(func=_cmd("runs", "cmd_plot"))
     return parser

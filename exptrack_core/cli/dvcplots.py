@@ -195,7 +195,7 @@ def cmd_dvc_plots(args) -> int:
         raise ExptrackError("--dvc draws the plots dvc.yaml declares, from the workspace's files; "
                             "leave out RUN_ID, --experiment and --sweep")
     root = Path(".")
-    out = DEFAULT_OUT if args.output in (None, "curves.png") else Path(args.output)  # plot's own default is a file
+    out = Path(args.output) if args.output else DEFAULT_OUT
     specs = declared(root)
     if args.metric:  # only the plots of one metric: by file name or y field
         specs = [s for s in specs if args.metric in (s.path.stem, *_fields(s.props.get("y")))]

@@ -367,7 +367,7 @@ def cmd_plot(args) -> int:
 
     label_curves(ax, runs, args.metric)  # differing params, integer steps, identical curves
     ax.legend(fontsize="small")
-    out = Path(args.output)
+    out = Path(args.output or "curves.png")
     try:
         fig.savefig(out, dpi=120, bbox_inches="tight")
     except OSError as exc:

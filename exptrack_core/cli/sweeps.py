@@ -84,12 +84,15 @@ def _summary(outcome, store: SweepStore) -> None:
         print("best params:")
         shown = unflatten(redact_params(best.params))  # a secret-named param is never printed
         sys.stdout.write("".join("  " + line for line in dump_yaml(shown).splitlines(True)))
-        from exptrack_core.cli.rerun import trial_rerun
+        from exptrack_core.cli.rerun import trial_params, trial_rerun
         from exptrack_core.run import get_tracker
 
-        run = {"run_id": best.run_id, "params": shown}
-        print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run,
-                                          redact_params(best.params), rerun_command))
+        # the trial's own params (a seeded sweep's best.params is its configuration, without the
+        # seed), as exptrack best --sweep re-runs it
+        own = redact_params(trial_params(store.root, outcome.sweep_id, best.trial_id) or best.params)
+        run = {"run_id": best.run_id, "params": unflatten(own)}
+        print("re-run it: " + trial_rerun(store.meta(), get_tracker(store.root), run, own,
+                                          rerun_command))
     if outcome.status == "budget_reached":
         print(f"extend it with: exptrack sweep --resume {outcome.sweep_id} --time-budget 1h")
     elif outcome.status != "completed":
@@ -239,10 +242,10 @@ def _executor_options(args, executor: str) -> dict | None:
 
 def exit_code(outcome) -> int:
     """0 only when the sweep ended and some trial completed: a sweep that ran out of points or
-    run_cap with every trial failed found nothing, and scripts must see that."""
+    run_cap (or time) with every trial failed found nothing, and scripts must see that."""
     if outcome.status == "failed":
         print(f"exptrack: error: {outcome.message}", file=sys.stderr)
-    elif outcome.status == "completed" and not any(
+    elif outcome.status in ("completed", "budget_reached") and not any(
             t.status in ("completed", "pruned") for t in outcome.trials):
         counts = ", ".join(f"{v} {k}" for k, v in sorted(outcome.stats.items())) or "no trials"
         print(f"exptrack: error: sweep {outcome.sweep_id}: no trial completed ({counts})",

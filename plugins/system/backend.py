@@ -95,7 +95,6 @@ class SystemBackend:
                                 "expected seconds > 0")
         self.run_id = run.run_id
         self.proc = psutil.Process()
-        psutil.cpu_percent(interval=None)  # the first call only starts the measurement
         self.gpus = Gpus() if opts.get("gpu", True) else None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="exptrack-system", daemon=True)
@@ -104,6 +103,11 @@ class SystemBackend:
     def _loop(self) -> None:
         from exptrack_core.run import active_run
 
+        import psutil
+
+        # the first call only starts the measurement, and psutil keeps it per thread (>= 5.9.6):
+        # made on any other thread, this thread's first sample would read 0.0
+        psutil.cpu_percent(interval=None)
         step = 0
         while not self._stop.wait(self.interval):
             run = active_run(self.run_id)

@@ -4,7 +4,6 @@ through: the write is refused in one line naming the file, and the link's target
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from exptrack import ExperimentTracker
 from exptrack_core.errors import ExptrackError
 from exptrack_core.sweep.journal import SweepStore, TrialRecord
-from exptrack_plugins.local.tracker import LocalTracker
 
 from .helpers import count
 

@@ -3,7 +3,6 @@ values of command-line flags named like secrets, of the sweep controller and of 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 

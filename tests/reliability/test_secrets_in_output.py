@@ -6,8 +6,6 @@ is redacted in the context's copy of EXPTRACK_PARAMS."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import exptrack
 from exptrack_core.secrets import redact_argv, redact_text
