@@ -204,3 +204,56 @@ def test_the_report_renders_the_same_plots_with_the_network_cut(world, page, tmp
     assert int(page.get_attribute("#stopping", "data-traces")) == len(SweepStore(world["root"], world["sweep"]).trials())
     assert blocked == []  # nothing outside the file was even asked for
     assert json.loads(page.evaluate("document.getElementById('exptrack-data').textContent"))["location"]
+
+
+TRIAL = '''
+import pathlib, time
+import exptrack
+with exptrack.init() as run:
+    run.log({"loss": 1.0}, step=1)
+    flag = pathlib.Path(FLAG)
+    while not flag.exists():
+        time.sleep(0.05)
+    run.log({"loss": 0.123}, step=2)
+'''
+
+
+def test_a_running_sweep_page_shows_a_new_value_without_a_reload(page, tmp_path):
+    """A real `exptrack sweep` whose trial waits for a file between its two values."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    flag = tmp_path / "go"
+    (tmp_path / "trial.py").write_text(f"FLAG = {str(flag)!r}\n" + TRIAL)
+    (tmp_path / "sweep.yaml").write_text(
+        "name: live\nmethod: grid\nprogram: trial.py\ncommand: [\"${interpreter}\", \"${program}\"]\n"
+        "metric: {name: loss, goal: minimize}\nparameters: {a: {values: [1]}}\n")
+    root = tmp_path / "experiments"
+    sweep = subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config",
+                              "sweep.yaml", "--dir", str(root), "--quiet"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with UiServer(root) as server:
+            end = time.monotonic() + 60
+            while not (ids := [s["sweep_id"] for s in httpx.get(server.base + "/api/sweeps").json()]):
+                assert time.monotonic() < end and sweep.poll() is None, sweep.stderr.read() if sweep.poll() is not None else "no sweep"
+                time.sleep(0.2)
+            loaded(page, f"{server.base}/sweeps/{ids[0]}")
+            page.wait_for_function("(document.getElementById('stopping').data || []).some(t => t.y.includes(1))",
+                                   timeout=60_000)
+            page.evaluate("window.__same_page = true")
+            flag.write_text("go")
+            page.wait_for_function(
+                "document.getElementById('stopping').data.some(t => t.y.includes(0.123))", timeout=10_000)
+            assert page.evaluate("window.__same_page") is True
+            assert sweep.wait(60) == 0, sweep.stderr.read()
+            page.wait_for_function("document.querySelector('#counts').textContent.includes('completed 1')",
+                                   timeout=10_000)
+    finally:
+        flag.write_text("go")
+        if sweep.poll() is None:
+            sweep.terminate()
+            sweep.wait(30)
