@@ -23,7 +23,7 @@ from exptrack_core.query import apply_filter, runs_table, varying_params
 from exptrack_core.run import get_tracker
 
 LIST_TTL_S = 1.0  # a listing younger than this is reused: one page load asks for it several times
-MAX_SAMPLERS = 512  # runs whose curves are kept in memory (least recently used dropped)
+MAX_SAMPLERS = 4096  # curves kept in memory (least recently used dropped): a 1,000-trial sweep fits
 RUN_POINTS, TRIAL_POINTS = 1000, 150  # buckets per curve: a run's chart, a sweep's many curves
 MAX_ARTIFACTS = 500
 TABLE_META = ["run_id", "experiment", "status", "created_at", "sweep_id"]

@@ -47,7 +47,7 @@ def sweep_page(store: Store, sweep_id: str) -> dict[str, Any]:
                      "started_at": t.started_at, "ended_at": t.ended_at})
     varying = [p for p in names if len({str(r["params"].get(p)) for r in rows}) > 1] or list(names)
     return {"sweep_id": sweep_id, "name": meta.get("name"), "status": meta.get("status"),
-            "controller_alive": sweep.controller_alive(), "method": config.get("method"),
+            "method": config.get("method"),
             "metric": spec.get("name"), "goal": goal, "counts": counts, "best": best,
             "best_so_far": best_so_far, "params": varying, "trials": rows,
             "stopping": _stopping(config, goal)}

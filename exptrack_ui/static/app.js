@@ -232,10 +232,14 @@
     const trials = el("div", { id: "trials" });
     fill(app, head, section("Best so far", best), section("Parallel coordinates", par), section("Parameter importance (fANOVA) and correlation", imp),
       section("Slice plots", slices), section("Early stopping: every trial's curve", stop), section("Trials", trials));
-    let sweep = null, importanceKey = null;
+    let sweep = null, importanceKey = null, lastSweep = "";
     async function refreshSweep() {
-      try { sweep = await get(base); } catch (e) { head.replaceChildren(); fail(head, e); return; }
-      const s = sweep;
+      let got;
+      try { got = await get(base); } catch (e) { head.replaceChildren(); fail(head, e); return; }
+      const text = JSON.stringify(got);
+      if (text === lastSweep) return; // unchanged: a 1,000-trial page is not redrawn every poll
+      lastSweep = text;
+      const s = (sweep = got);
       head.replaceChildren(el("h1", {}, "Sweep ", s.name || s.sweep_id), el("p", {}, statusCell(s.status), `  ${s.sweep_id}  method ${s.method}  metric ${s.metric} (${s.goal})  best `, el("b", { id: "best-value" }, fmt(s.best))),
         el("p", { id: "counts" }, Object.entries(s.counts).map(([k, v]) => el("span", { class: "badge status-" + k }, `${k} ${v}`))));
       const values = s.trials.map((t) => t.value);
@@ -260,7 +264,8 @@
       trials.replaceChildren(table(["trial", "run", "status", s.metric || "value", ...s.params, "note"], s.trials.map((t) => [t.trial_id, runLink(t.run_id), statusCell(t.status), t.value, ...s.params.map((p) => t.params[p]), t.note || ""])));
       const key = done.length + ":" + (done.length ? done[done.length - 1].trial_id : "");
       if (key !== importanceKey) { importanceKey = key; refreshImportance(); }
-      setLive(s.status === "running" && (s.controller_alive || REPORT === null));
+      // (the controller's lock is not probed: taking it, even briefly, could refuse a --resume)
+      setLive(s.status === "running" && !REPORT);
       document.body.dataset.loaded = "1";
     }
     async function refreshImportance() {
