@@ -46,16 +46,50 @@ class Store:
         self._listed: tuple[float, list[dict[str, Any]]] | None = None
         self._samplers: OrderedDict[tuple[str, int, frozenset | None], tuple[threading.Lock, HistorySampler]] = OrderedDict()
         self._importance: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self._tables: dict[tuple[Any, ...], tuple[Any, list[str]]] = {}
+        self._refreshing = False
+        self._first_listing = threading.Lock()
 
     # -- runs ------------------------------------------------------------------------------------
     def runs(self) -> list[dict[str, Any]]:
+        """Every run. Listing 10,000 runs takes seconds (four stats a run): after the first, a
+        listing older than LIST_TTL_S is answered at once and refreshed in the background."""
         with self._lock:
-            if self._listed and time.monotonic() - self._listed[0] < LIST_TTL_S:
-                return self._listed[1]
-        runs = self.tracker.list_runs() if self.root.is_dir() else []
-        with self._lock:
-            self._listed = (time.monotonic(), runs)
-        return runs
+            listed = self._listed
+            if (listed is not None and time.monotonic() - listed[0] >= LIST_TTL_S
+                    and not self._refreshing):
+                self._refreshing = True
+                threading.Thread(target=self._refresh, daemon=True).start()
+        if listed is not None:
+            return listed[1]
+        with self._first_listing:  # the warm-up and the first page load list once, not twice
+            return self._listed[1] if self._listed is not None else self._refresh()
+
+    def _refresh(self) -> list[dict[str, Any]]:
+        try:
+            runs = self.tracker.list_runs() if self.root.is_dir() else []
+            with self._lock:
+                self._listed = (time.monotonic(), runs)
+                self._tables.clear()
+            return runs
+        finally:
+            self._refreshing = False
+
+    def _table(self, runs: list[dict[str, Any]], experiment: str, sweep: str, status: str, filter: str):
+        """The filtered table and its differing params, kept for as long as this listing."""
+        key = (id(runs), experiment, sweep, status, filter)
+        hit = self._tables.get(key)
+        if hit is not None:
+            return hit
+        runs = [r for r in runs if (not experiment or r.get("experiment_name") == experiment)
+                and (not sweep or r.get("sweep_id") == sweep)
+                and (not status or r.get("status") == status)]
+        table = apply_filter(runs_table(runs), filter or None)  # the CLI's --filter, its errors
+        hit = (table, varying_params(table))
+        if len(self._tables) > 64:
+            self._tables.clear()
+        self._tables[key] = hit
+        return hit
 
     def runs_page(self, *, experiment: str = "", sweep: str = "", status: str = "",
                   filter: str = "", sort: str = "", desc: bool = False, offset: int = 0,
@@ -65,11 +99,8 @@ class Store:
         choices = {"experiments": sorted({r.get("experiment_name") or "" for r in runs}),
                    "sweeps": sorted({r["sweep_id"] for r in runs if r.get("sweep_id")}),
                    "statuses": sorted({r.get("status") or "" for r in runs})}
-        runs = [r for r in runs if (not experiment or r.get("experiment_name") == experiment)
-                and (not sweep or r.get("sweep_id") == sweep)
-                and (not status or r.get("status") == status)]
-        table = apply_filter(runs_table(runs), filter or None)  # the CLI's --filter, its errors
-        columns = TABLE_META + varying_params(table) + table.metrics
+        table, varying = self._table(runs, experiment, sweep, status, filter)
+        columns = TABLE_META + varying + table.metrics
         rows = table.rows
         if sort:
             if sort not in table.columns:
@@ -78,7 +109,7 @@ class Store:
             # missing values last whichever way the column is sorted
             rows = [r for r in rows if not _missing(r.get(sort))] + [r for r in rows if _missing(r.get(sort))]
         page = rows[offset: offset + limit] if limit >= 0 else rows[offset:]
-        return {"columns": columns, "params": varying_params(table), "metrics": table.metrics,
+        return {"columns": columns, "params": varying, "metrics": table.metrics,
                 "total": len(rows), "offset": offset,
                 "rows": [[clean(r.get(c)) for c in columns] for r in page], **choices}
 

@@ -165,6 +165,15 @@ def create_app(root: str | Path, *, token: str | None = None, allowed_hosts: lis
             store, r.path_params["sweep_id"]))),
         Route("/artifacts/{run_id}/{name:path}", artifact),
     ]
+    def warm_up() -> None:  # while the user opens the browser: imports and the first listing
+        import numpy  # noqa: F401
+        import pandas  # noqa: F401
+
+        store.runs()
+
+    import threading
+
+    threading.Thread(target=warm_up, daemon=True).start()
     app = Starlette(routes=routes)  # GET (and HEAD) only: anything else is 405
     app.state.store = store
     return Guard(app, token, allowed_hosts)

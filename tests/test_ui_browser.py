@@ -126,9 +126,10 @@ def test_the_early_stopping_view_marks_bands_and_where_pruned_trials_stopped(wor
     assert int(page.get_attribute("#stopping", "data-traces")) == len(trials)
     layout = page.evaluate("document.getElementById('stopping').layout.shapes.map(s => s.x0)")
     assert layout == [3, 9]  # hyperband min_iter 3, eta 3, curves of 9 values
-    names = page.evaluate("document.getElementById('stopping').data.map(t => t.name)")
+    marks = page.evaluate("document.getElementById('stopping').data.find(t => t.name === 'stopped').text")
     pruned = [t for t in trials if t.status == "pruned"]
-    assert pruned and all(any(n.startswith(f"{t.trial_id} stopped at iteration") for n in names) for t in pruned)
+    assert pruned and len(marks) == len(pruned)
+    assert all(any(m.startswith(f"{t.trial_id} stopped at iteration") for m in marks) for t in pruned)
 
 
 def test_a_value_logged_while_the_page_is_open_appears_without_a_reload(world, page):
@@ -257,3 +258,14 @@ def test_a_running_sweep_page_shows_a_new_value_without_a_reload(page, tmp_path)
         if sweep.poll() is None:
             sweep.terminate()
             sweep.wait(30)
+
+
+def test_an_experiment_report_draws_every_run_curve_offline(world, page, tmp_path):
+    out = tmp_path / "cls.html"
+    run_cli("report", "--dir", str(world["root"]), "--experiment", "cls", "-o", str(out), check=True)
+    page.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+                       else route.abort())
+    loaded(page, out.as_uri(), world["shots"] / "report-experiment.png")
+    names = page.evaluate("document.querySelector('[data-metric=val_acc]').data.map(t => t.name)")
+    assert len(names) == len(world["runs"])
+    assert page.get_by_text("All runs of the experiment").count() == 1

@@ -111,6 +111,8 @@
   // ---- /runs/<id> -------------------------------------------------------------------------
   async function runPage() {
     const runId = decodeURIComponent(here.pathname.split("/")[2] || "");
+    const curvesUrl = "/api/runs/" + encodeURIComponent(runId) + "/curves";
+    let pending = get(curvesUrl).catch(() => null); // asked at once, beside the run itself
     let run;
     try { run = await get("/api/runs/" + encodeURIComponent(runId)); } catch (e) { fill(app); fail(app, e); return; }
     const charts = el("div", { class: "grid", id: "charts" });
@@ -133,7 +135,9 @@
     const divs = {};
     let version = null;
     async function refresh() {
-      const got = await get("/api/runs/" + encodeURIComponent(runId) + "/curves" + (version === null ? "" : "?version=" + version));
+      const first = pending;
+      pending = null;
+      const got = (first && (await first)) || (await get(curvesUrl + (version === null ? "" : "?version=" + version)));
       version = got.version;
       if (!got.curves) return;
       for (const [name, c] of Object.entries(got.curves)) {
@@ -286,19 +290,24 @@
       if (!got.curves || !sweep) return;
       const colors = { completed: "#1f77b4", pruned: "#d62728", running: "#2ca02c" };
       const status = Object.fromEntries(sweep.trials.map((t) => [t.trial_id, t.status]));
-      const traces = [];
+      // one trace per status, trials separated by a gap: 1,000 SVG traces take Plotly seconds
+      const groups = {}, stopped = { x: [], y: [], text: [] };
       let top = 1;
       for (const [tid, c] of Object.entries(got.curves)) {
         const st = status[tid] || c.status;
-        const x = c.x.map((_, i) => i + 1); // the n-th value is iteration n, as hyperband counts
-        top = Math.max(top, x.length);
-        traces.push({ x, y: c.y.map(num), mode: "lines", name: esc(tid), line: { color: colors[st] || "#7f7f7f", width: 1 }, legendgroup: st, customdata: c.x, hovertemplate: esc(tid) + " step %{customdata}: %{y}<extra>" + esc(st) + "</extra>" });
-        if (st === "pruned" && x.length) traces.push({ x: [x[x.length - 1]], y: [num(c.y[c.y.length - 1])], mode: "markers", marker: { symbol: "x", size: 9, color: colors.pruned }, name: esc(`${tid} stopped at iteration ${x.length}`), showlegend: false });
+        const g = (groups[st] ||= { x: [], y: [], text: [], customdata: [] });
+        const y = c.y.map(num);
+        c.x.forEach((step, i) => { g.x.push(i + 1); g.y.push(y[i]); g.text.push(tid); g.customdata.push(step); }); // the n-th value is iteration n, as hyperband counts
+        g.x.push(null); g.y.push(null); g.text.push(""); g.customdata.push(null);
+        top = Math.max(top, c.x.length);
+        if (st === "pruned" && c.x.length) { stopped.x.push(c.x.length); stopped.y.push(y[y.length - 1]); stopped.text.push(`${tid} stopped at iteration ${c.x.length}`); }
       }
+      const traces = Object.entries(groups).map(([st, g]) => ({ x: g.x, y: g.y, text: g.text.map(esc), customdata: g.customdata, mode: "lines", connectgaps: false, name: esc(st), line: { color: colors[st] || "#7f7f7f", width: 1 }, hovertemplate: "%{text} step %{customdata}: %{y}<extra>" + esc(st) + "</extra>" }));
+      if (stopped.x.length) traces.push({ x: stopped.x, y: stopped.y, text: stopped.text.map(esc), mode: "markers", marker: { symbol: "x", size: 9, color: colors.pruned }, name: "stopped", hovertemplate: "%{text}<extra></extra>" });
       const bands = (sweep.stopping && sweep.stopping.bands || []).filter((b) => b <= top * 1.5);
       const shapes = bands.map((b) => ({ type: "line", x0: b, x1: b, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#b35900" } }));
       const notes = bands.map((b) => ({ x: b, yref: "paper", y: 1.02, text: "band " + b, showarrow: false, font: { size: 10, color: "#b35900" } }));
-      plot(stop, traces, layout(`${sweep.metric} by iteration; ${sweep.stopping ? sweep.stopping.type + " bands dotted, pruned trials end in ×" : "no early stopping"}`, { shapes, annotations: notes, showlegend: false, height: 380, xaxis: { title: { text: "iteration (n-th value)" } } }));
+      plot(stop, traces, layout(`${sweep.metric} by iteration; ${sweep.stopping ? sweep.stopping.type + " bands dotted, pruned trials end in ×" : "no early stopping"}`, { shapes, annotations: notes, height: 380, xaxis: { title: { text: "iteration (n-th value)" } } }));
       stop.dataset.traces = String(Object.keys(got.curves).length);
       document.body.dataset.curves = curvesVersion;
     }
