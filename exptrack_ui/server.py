@@ -52,9 +52,10 @@ def shell(page: str, *, inline: dict[str, str] | None = None, data: Any = None) 
            '<span id="live" title="updates while the sweep or run is live"></span></nav>')
     if inline is None:
         head = '<link rel="stylesheet" href="/static/app.css">'
-        # the runs page draws no chart: 4 MB of plotly.js less to parse before its table
-        plotly = "" if page == "runs" else '<script src="/static/plotly.min.js"></script>'
-        scripts = plotly + '<script src="/static/app.js"></script>'
+        # app.js first: it asks for the data while the 4 MB of plotly.js load (the runs page
+        # draws no chart and loads none), and draws its tables before the charts
+        plotly = "" if page == "runs" else '<script defer src="/static/plotly.min.js"></script>'
+        scripts = '<script defer src="/static/app.js"></script>' + plotly
     else:
         head = f"<style>{inline['css']}</style>"
         payload = json.dumps(data, default=str, allow_nan=False).replace("<", "\\u003c")

@@ -9,6 +9,10 @@
   const query = new URLSearchParams(here.search);
   const app = document.getElementById("app");
   const POLL_MS = 1000;
+  // when each part of a page was drawn (ms since navigation): benchmarks/ui_speed.py reads it
+  const marks = (window.__exptrackMarks = {});
+  const mark = (name) => { if (!(name in marks)) marks[name] = Math.round(performance.now()); };
+  mark("script");
   const FINAL = ["completed", "failed", "killed", "pruned", "timed_out", "crashed"];
 
   async function get(path) {
@@ -50,7 +54,10 @@
   function setLive(on) { document.getElementById("live").textContent = on ? "● live" : ""; }
   function every(ms, fn) { if (REPORT) return; let busy = false; setInterval(async () => { if (busy) return; busy = true; try { await fn(); } finally { busy = false; } }, ms); }
   const layout = (title, extra) => Object.assign({ title: { text: esc(title), font: { size: 14 } }, margin: { l: 50, r: 20, t: 40, b: 40 }, height: 320, hovermode: "closest" }, extra || {});
-  const plot = (div, data, lay) => Plotly.react(div, data, lay, { displaylogo: false, responsive: true });
+  // plotly.js is a deferred script after this one: charts wait for it, tables do not
+  const plotlyReady = () => (window.Plotly ? Promise.resolve() : new Promise((res) => window.addEventListener("DOMContentLoaded", res, { once: true })));
+  const plot = async (div, data, lay) => { await plotlyReady(); return Plotly.react(div, data, lay, { displaylogo: false, responsive: true }); };
+  const shown = () => { mark("shown"); document.body.dataset.shown = "1"; };
 
   function table(columns, rows, opts) {
     // rows: arrays of cells (a Node or a value); opts.sort(col) makes headers clickable
@@ -99,6 +106,7 @@
         el("button", { disabled: data.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - 100); load(); } }, "previous"),
         el("button", { disabled: end >= data.total, onclick: () => { state.offset += 100; load(); } }, "next"));
       result.replaceChildren(pager, table(["", ...cols], rows, { sort, sorted: state.sort, desc: state.desc }));
+      shown();
       document.body.dataset.loaded = "1";
     }
     await load();
@@ -132,6 +140,7 @@
       section("Params", kv(run.params)),
       section("Context", kv(run.context)),
       section("Artifacts", arts.length ? arts : el("p", { class: "muted" }, "none")));
+    shown();
     const divs = {};
     let version = null;
     async function refresh() {
@@ -143,7 +152,7 @@
       for (const [name, c] of Object.entries(got.curves)) {
         if (!divs[name]) { divs[name] = el("div", { class: "chart", "data-metric": name }); charts.append(divs[name]); }
         const sampled = c.count > c.x.length ? ` (${c.x.length} of ${c.count} points, min/max per bucket)` : "";
-        plot(divs[name], [{ x: c.x, y: c.y.map(num), mode: c.x.length > 1 ? "lines" : "markers", name: esc(name) }], layout(name + sampled, { xaxis: { title: { text: "step" } } }));
+        await plot(divs[name], [{ x: c.x, y: c.y.map(num), mode: c.x.length > 1 ? "lines" : "markers", name: esc(name) }], layout(name + sampled, { xaxis: { title: { text: "step" } } }));
       }
       document.body.dataset.version = String(version);
     }
@@ -222,7 +231,9 @@
       }
       if (changed) draw();
     }
+    shown();
     await refresh();
+    await plotlyReady();
     document.body.dataset.loaded = "1";
     every(2 * POLL_MS, refresh);
   }
@@ -246,10 +257,16 @@
       const s = (sweep = got);
       head.replaceChildren(el("h1", {}, "Sweep ", s.name || s.sweep_id), el("p", {}, statusCell(s.status), `  ${s.sweep_id}  method ${s.method}  metric ${s.metric} (${s.goal})  best `, el("b", { id: "best-value" }, fmt(s.best))),
         el("p", { id: "counts" }, Object.entries(s.counts).map(([k, v]) => el("span", { class: "badge status-" + k }, `${k} ${v}`))));
-      const values = s.trials.map((t) => t.value);
-      plot(best, [{ x: s.trials.map((t, i) => i + 1), y: values, mode: "markers", name: "trial value", text: s.trials.map((t) => esc(t.trial_id)) },
-        { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far, mode: "lines", line: { shape: "hv" }, name: "best so far" }], layout(s.metric || "", { xaxis: { title: { text: "trial" } } }));
       const done = s.trials.filter((t) => t.status === "completed" && t.value !== null);
+      // the data first (counts, the trials table), then the charts once plotly.js is there
+      trials.replaceChildren(table(["trial", "run", "status", s.metric || "value", ...s.params, "note"], s.trials.map((t) => [t.trial_id, runLink(t.run_id), statusCell(t.status), t.value, ...s.params.map((p) => t.params[p]), t.note || ""])));
+      setLive(s.status === "running" && !REPORT); // (the controller's lock is not probed: taking it could refuse a --resume)
+      shown();
+      const key = done.length + ":" + (done.length ? done[done.length - 1].trial_id : "");
+      if (key !== importanceKey) { importanceKey = key; refreshImportance(); }
+      const values = s.trials.map((t) => t.value);
+      const drawn = [plot(best, [{ x: s.trials.map((t, i) => i + 1), y: values, mode: "markers", name: "trial value", text: s.trials.map((t) => esc(t.trial_id)) },
+        { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far, mode: "lines", line: { shape: "hv" }, name: "best so far" }], layout(s.metric || "", { xaxis: { title: { text: "trial" } } }))];
       const dims = s.params.map((p) => {
         const vals = done.map((t) => t.params[p]);
         if (vals.every((v) => typeof v === "number")) return { label: esc(p), values: vals };
@@ -257,19 +274,16 @@
         return { label: esc(p), values: vals.map((v) => cats.indexOf(fmt(v))), tickvals: cats.map((_, i) => i), ticktext: cats.map(esc) };
       });
       dims.push({ label: esc(s.metric || "value"), values: done.map((t) => t.value) });
-      plot(par, [{ type: "parcoords", line: { color: done.map((t) => t.value), colorscale: "Viridis", showscale: true, reversescale: s.goal === "minimize" }, dimensions: dims }], layout(`${done.length} completed trial(s)`, { height: 380, margin: { l: 60, r: 60, t: 60, b: 30 } }));
+      drawn.push(plot(par, [{ type: "parcoords", line: { color: done.map((t) => t.value), colorscale: "Viridis", showscale: true, reversescale: s.goal === "minimize" }, dimensions: dims }], layout(`${done.length} completed trial(s)`, { height: 380, margin: { l: 60, r: 60, t: 60, b: 30 } })));
       par.dataset.lines = String(done.length);
       slices.replaceChildren(...s.params.map((p) => el("div", { class: "chart", "data-param": p })));
       s.params.forEach((p, i) => {
         const d = slices.children[i]; // plotted once in the page, so it takes the grid cell's width
-        plot(d, [{ x: done.map((t) => (typeof t.params[p] === "number" ? t.params[p] : fmt(t.params[p]))), y: done.map((t) => t.value), mode: "markers", text: done.map((t) => esc(t.trial_id)), marker: { color: done.map((_, i) => i), colorscale: "Blues" } }],
-          layout(p, { xaxis: { title: { text: esc(p) } }, yaxis: { title: { text: esc(s.metric || "") } }, height: 280 }));
+        drawn.push(plot(d, [{ x: done.map((t) => (typeof t.params[p] === "number" ? t.params[p] : fmt(t.params[p]))), y: done.map((t) => t.value), mode: "markers", text: done.map((t) => esc(t.trial_id)), marker: { color: done.map((_, i) => i), colorscale: "Blues" } }],
+          layout(p, { xaxis: { title: { text: esc(p) } }, yaxis: { title: { text: esc(s.metric || "") } }, height: 280 })));
       });
-      trials.replaceChildren(table(["trial", "run", "status", s.metric || "value", ...s.params, "note"], s.trials.map((t) => [t.trial_id, runLink(t.run_id), statusCell(t.status), t.value, ...s.params.map((p) => t.params[p]), t.note || ""])));
-      const key = done.length + ":" + (done.length ? done[done.length - 1].trial_id : "");
-      if (key !== importanceKey) { importanceKey = key; refreshImportance(); }
-      // (the controller's lock is not probed: taking it, even briefly, could refuse a --resume)
-      setLive(s.status === "running" && !REPORT);
+      await Promise.all(drawn);
+      mark("charts");
       document.body.dataset.loaded = "1";
     }
     async function refreshImportance() {
@@ -281,7 +295,7 @@
       const bar = el("div", {});
       imp.replaceChildren(table(["param", "importance (fANOVA)", "correlation"], rows), bar);
       imp.dataset.first = names[0];
-      plot(bar, [{ type: "bar", orientation: "h", x: names.map((n) => got.fanova[n]).reverse(), y: names.map(esc).reverse() }], layout(`over ${got.trials} completed trial(s)`, { height: 60 + 30 * names.length, margin: { l: 160, r: 20, t: 40, b: 30 } }));
+      await plot(bar, [{ type: "bar", orientation: "h", x: names.map((n) => got.fanova[n]).reverse(), y: names.map(esc).reverse() }], layout(`over ${got.trials} completed trial(s)`, { height: 60 + 30 * names.length, margin: { l: 160, r: 20, t: 40, b: 30 } }));
     }
     let curvesVersion = null;
     async function refreshCurves() {
@@ -307,7 +321,7 @@
       const bands = (sweep.stopping && sweep.stopping.bands || []).filter((b) => b <= top * 1.5);
       const shapes = bands.map((b) => ({ type: "line", x0: b, x1: b, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#b35900" } }));
       const notes = bands.map((b) => ({ x: b, yref: "paper", y: 1.02, text: "band " + b, showarrow: false, font: { size: 10, color: "#b35900" } }));
-      plot(stop, traces, layout(`${sweep.metric} by iteration; ${sweep.stopping ? sweep.stopping.type + " bands dotted, pruned trials end in ×" : "no early stopping"}`, { shapes, annotations: notes, height: 380, xaxis: { title: { text: "iteration (n-th value)" } } }));
+      await plot(stop, traces, layout(`${sweep.metric} by iteration; ${sweep.stopping ? sweep.stopping.type + " bands dotted, pruned trials end in ×" : "no early stopping"}`, { shapes, annotations: notes, height: 380, xaxis: { title: { text: "iteration (n-th value)" } } }));
       stop.dataset.traces = String(Object.keys(got.curves).length);
       document.body.dataset.curves = curvesVersion;
     }
