@@ -57,7 +57,8 @@
   // plotly.js is a deferred script after this one: charts wait for it, tables do not
   const plotlyReady = () => (window.Plotly ? Promise.resolve() : new Promise((res) => window.addEventListener("DOMContentLoaded", res, { once: true })));
   const plot = async (div, data, lay) => { await plotlyReady(); return Plotly.react(div, data, lay, { displaylogo: false, responsive: true }); };
-  const shown = () => { mark("shown"); document.body.dataset.shown = "1"; };
+  // the data is on the page: let the browser paint it before the charts take the main thread
+  const shown = () => { mark("shown"); document.body.dataset.shown = "1"; return new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0))); };
 
   function table(columns, rows, opts) {
     // rows: arrays of cells (a Node or a value); opts.sort(col) makes headers clickable
@@ -140,7 +141,7 @@
       section("Params", kv(run.params)),
       section("Context", kv(run.context)),
       section("Artifacts", arts.length ? arts : el("p", { class: "muted" }, "none")));
-    shown();
+    await shown();
     const divs = {};
     let version = null;
     async function refresh() {
@@ -231,7 +232,7 @@
       }
       if (changed) draw();
     }
-    shown();
+    await shown();
     await refresh();
     await plotlyReady();
     document.body.dataset.loaded = "1";
@@ -261,7 +262,7 @@
       // the data first (counts, the trials table), then the charts once plotly.js is there
       trials.replaceChildren(table(["trial", "run", "status", s.metric || "value", ...s.params, "note"], s.trials.map((t) => [t.trial_id, runLink(t.run_id), statusCell(t.status), t.value, ...s.params.map((p) => t.params[p]), t.note || ""])));
       setLive(s.status === "running" && !REPORT); // (the controller's lock is not probed: taking it could refuse a --resume)
-      shown();
+      await shown();
       const key = done.length + ":" + (done.length ? done[done.length - 1].trial_id : "");
       if (key !== importanceKey) { importanceKey = key; refreshImportance(); }
       const values = s.trials.map((t) => t.value);
