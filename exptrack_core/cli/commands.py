@@ -209,6 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "dvc_plots_offline)")
     _add_dir(p)
     p.set_defaults(func=_cmd("runs", "cmd_plot"))
+
+    p = sub.add_parser("ui", help="a live local dashboard of the runs and sweeps (read-only)")
+    p.add_argument("--port", type=int, default=8765, help="default 8765 (0: any free port)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="default 127.0.0.1; any other address requires the printed token")
+    p.add_argument("--no-token", action="store_true", help="serve another address without a token")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("ui", "cmd_ui"))
+
+    p = sub.add_parser("report", help="one self-contained HTML file of a sweep or an experiment")
+    p.add_argument("--sweep", metavar="SWEEP_ID")
+    p.add_argument("--experiment", metavar="NAME")
+    p.add_argument("-o", "--output", default="report.html")
+    _add_dir(p)
+    p.set_defaults(func=_cmd("ui", "cmd_report"))
     return parser
 
 

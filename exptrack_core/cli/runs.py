@@ -74,11 +74,12 @@ def cmd_runs(args) -> int:
 
 
 def cmd_show(args) -> int:
-    run = get_tracker(args.dir).get_run(args.run_id)
-    if args.json:
-        json.dump(run, sys.stdout, indent=1, default=str)
+    tracker = get_tracker(args.dir)
+    if args.json:  # the machine form carries the whole history, as it always has
+        json.dump(tracker.get_run(args.run_id), sys.stdout, indent=1, default=str)
         print()
         return 0
+    run = run_details(tracker, args.run_id)
     print(f"run {run['run_id']}  experiment {run['experiment_name']}  status {run['status']}")
     print(f"created {local(run['created_at'])}  finished {local(run.get('finished_at')) or '-'}")
     if run.get("sweep_id"):
@@ -111,6 +112,16 @@ def cmd_show(args) -> int:
         print("\nartifacts: " + ", ".join(run["artifacts"]))
     print(f"\nfiles: {run['run_dir']}")
     return 0
+
+
+def run_details(tracker: Any, run_id: str) -> dict[str, Any]:
+    """A run with its summary, context and artifacts but not its history (the summary holds
+    last/min/max/count): a 1,000,000-value run is shown without reading a million lines."""
+    run_dir = tracker.run_dir(run_id)
+    try:
+        return tracker.read_run(run_dir, details=True)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return tracker.get_run(run_id)  # a tracker without ``details``, or an unreadable run: its error
 
 
 def _select_columns(table: RunTable, args, sort_metric: str | None) -> list[str]:
@@ -331,6 +342,25 @@ def dvc_restore_command(dir: Any, run: dict[str, Any]) -> str | None:
     return f"dvc exp apply {run['sweep_id']}-{run['trial_id']}"
 
 
+def plot_curves(args, points: int = 2000) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]] | None]]:
+    """The runs and each one's curve of ``args.metric``, min/max-downsampled while it is read
+    (a 1,000,000-value history is streamed once, never held): run id -> points or None."""
+    from exptrack_core.downsample import HistorySampler
+
+    tracker = get_tracker(args.dir)
+    runs = [run_details(tracker, r) for r in args.run_ids] if args.run_ids else load_runs(args)
+    if not any(args.metric in (r.get("summary") or {}) for r in runs):
+        names = sorted({m for r in runs for m in (r.get("summary") or {})})
+        raise UnknownNameError("metric", args.metric, names)
+    curves: dict[str, list[dict[str, Any]] | None] = {}
+    for run in runs:
+        sampler = HistorySampler(tracker, run["run_id"], points, metrics={args.metric})
+        sampler.update()
+        s = sampler.samplers.get(args.metric)
+        curves[run["run_id"]] = [{"step": x, "value": v} for x, v, _ in s.points()] if s else None
+    return runs, curves
+
+
 def cmd_plot(args) -> int:
     if getattr(args, "dvc", False):
         from exptrack_core.cli.dvcplots import cmd_dvc_plots
@@ -339,15 +369,7 @@ def cmd_plot(args) -> int:
     if not args.metric:
         raise ExptrackError("plot needs a METRIC (e.g. exptrack plot val_acc), or --dvc for "
                             "the DVC plots dvc.yaml declares")
-    tracker = get_tracker(args.dir)
-    if args.run_ids:
-        runs = [tracker.get_run(r) for r in args.run_ids]
-    else:
-        runs = [tracker.get_run(r["run_id"]) for r in load_runs(args)]
-    curves = {r["run_id"]: r["metrics"].get(args.metric) for r in runs}
-    if not any(curves.values()):
-        names = sorted({m for r in runs for m in r["metrics"]})
-        raise UnknownNameError("metric", args.metric, names)
+    runs, curves = plot_curves(args)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -86,13 +86,17 @@ class RunReader:
             meta["status"] = "crashed"  # its process is gone without finishing the run
         return {**meta, "params": record["params"], "run_dir": run_dir, "summary": record["summary"]}
 
-    def read_run(self, run_dir: Path, *, history: bool = False) -> dict[str, Any]:
+    def read_run(self, run_dir: Path, *, history: bool = False, details: bool | None = None
+                 ) -> dict[str, Any]:
+        """``details`` (default: as ``history``) adds context and artifacts without the history:
+        ``exptrack show`` of a 1,000,000-value run needs the summary, not every value."""
         out = self._as_run(self._record(run_dir), str(run_dir))
         if history:
             metrics: dict[str, list[dict[str, Any]]] = {}
             for step, name, value, ts in iter_history(run_dir / "metrics.csv"):
                 metrics.setdefault(name, []).append({"step": step, "value": value, "timestamp": ts})
             out["metrics"] = metrics
+        if history if details is None else details:
             ctx = run_dir / "context.json"
             out["context"] = read_json(ctx) if ctx.exists() else {}
             art = run_dir / "artifacts"
