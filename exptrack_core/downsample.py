@@ -91,7 +91,7 @@ class CurveSampler:
             self.count += k * w
             i = end
             if len(self.buckets) >= 2 * self.target:
-                self._merge()
+                self._merge_buckets()
         for p in points(np.arange(i, n)):
             self.add(*p)
 
@@ -100,9 +100,9 @@ class CurveSampler:
         self._lo = self._hi = None
         self._fill = 0
         if len(self.buckets) >= 2 * self.target:
-            self._merge()
+            self._merge_buckets()
 
-    def _merge(self) -> None:
+    def _merge_buckets(self) -> None:
         merged = []
         b = self.buckets
         for i in range(0, len(b) - 1, 2):

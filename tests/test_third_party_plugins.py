@@ -126,6 +126,15 @@ class Venv:
         return self.run(self.bin / "python", "-c", textwrap.dedent(code), env=env)
 
 
+def _top_level_package_dirs() -> list[str]:
+    """The folders pyproject.toml builds packages from (a new top-level package is found too)."""
+    import tomllib
+
+    setup = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    dirs = setup.get("package-dir", {})
+    return sorted({dirs.get(name.split(".")[0], name.split(".")[0]) for name in setup["packages"]})
+
+
 def _copy_exptrack_source(dest: Path) -> Path:
     """What ``pip install .`` needs from this repository, without its build leftovers."""
     dest.mkdir()
@@ -135,7 +144,7 @@ def _copy_exptrack_source(dest: Path) -> Path:
         shutil.copy(readme, dest)
     else:  # the project's README is being written; the build only needs the file to exist
         (dest / "README.md").write_text("exptrack\n")
-    for package in ("exptrack", "exptrack_core", "plugins"):
+    for package in _top_level_package_dirs():
         shutil.copytree(REPO / package, dest / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return dest

@@ -21,6 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from exptrack_core.files import replacing
+
 RECORD_FILES = ("metrics.csv", "meta.json", "params.json", "context.json", "summary.json")
 APPEND_SUFFIXES = (".log", ".wandb", ".jsonl", ".txt", ".csv")  # only ever appended to
 CHUNK = 8 << 20  # bytes of one file per batch; the rest comes with the next
@@ -157,10 +159,8 @@ def _write_file(run_dir: Path, rel: str, offset: int | None, data: bytes) -> Non
             os.unlink(dest)  # planted: replaced by the shipped content, never written through
     dest.parent.mkdir(parents=True, exist_ok=True)
     if offset is None:
-        tmp = dest.with_name(f".{dest.name}.part")
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
+        with replacing(dest) as tmp:  # a reader sees the old file or the new one, never half
+            tmp.write_bytes(data)
         return
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT, 0o644)
     try:
