@@ -26,6 +26,7 @@ from exptrack_core.secrets import redact_params
 from exptrack_core.run import (CHECKPOINTS_DIR, ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
                                ENV_TRACKER, ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.curves import TrialCurves
+from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
@@ -88,6 +89,7 @@ class SweepRunner:
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
         watched = watched_metric(config.to_dict())[0]  # a multi-objective sweep watches one objective
         self._curves = TrialCurves(self.tracker, watched) if self._stopper and watched else None
+        self._ended_curves = EndedCurveLog(store.dir)
 
     # -- bookkeeping (kept by the ledger as trials move) ---------------------------------------
     def history(self) -> Views:
@@ -143,6 +145,12 @@ class SweepRunner:
             return {"status": "crashed", "summary": {}}
 
     def _end(self, t: TrialRecord, status: str, value: float | None, note: str | None) -> None:
+        if self._curves is not None:  # its final curve, before its end: trials read it, not its history
+            try:
+                self._ended_curves.append(t.trial_id, self._curves.metric,
+                                          self._curves.finish(t.trial_id))
+            except OSError:
+                pass  # trials read its history instead
         self.store.record_end(t, status, value, note)  # refuses a move the state machine forbids
         self._track(t)
 
