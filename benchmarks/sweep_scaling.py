@@ -8,7 +8,7 @@ curve. Cached under ``--work`` and reused while N matches.
 - ``should_stop``: a trial process joins a new trial of that sweep (``exptrack.init()`` with the
   ``EXPTRACK_*`` variables the controller sets) and, at each of ``--calls`` steps, logs ``val_acc``
   and asks ``run.should_stop()`` (its value is the best, so it is never stopped and every call
-  decides). The first call reads every trial's curve once; "per call" is the median of the rest.
+  decides). The first call reads the journal and the ended trials' curves once (one file, written by the controller as each trial ends); "per call" is the median of the rest.
 - controller overhead: the sweep is resumed in-process with the inline executor and an objective
   that returns at once, for K = ``--new-trials`` more trials and for none; per trial is
   ``(T_K - T_0) / K``: what the controller adds to each trial (its run, journal events, the
@@ -80,6 +80,24 @@ def generate(root: Path, n: int) -> str:
         f.write("".join(json.dumps(e) + "\n" for e in events))
     marker.write_text(json.dumps({"n": n, "sweep_id": store.id}))
     return store.id
+
+
+def write_ended_curves(root: Path, sweep_id: str) -> None:
+    """What the controller appends as each trial ends (``curves.jsonl``: its final curve), for
+    records generated without one; a checkout that predates the file never reads it."""
+    from exptrack_core.sweep.curves import TrialCurves
+    from exptrack_core.sweep.endedcurves import FILE, EndedCurveLog
+    from exptrack_core.sweep.journal import SweepStore
+    from exptrack_plugins.local.tracker import LocalTracker
+
+    store = SweepStore(root / "experiments", sweep_id)
+    if (store.dir / FILE).exists():
+        return
+    curves, log = TrialCurves(LocalTracker(root / "experiments"), "val_acc"), EndedCurveLog(store.dir)
+    for t in store.trials().values():
+        if not t.in_flight:
+            curves.track(t.trial_id, t.run_id)
+            log.append(t.trial_id, "val_acc", curves.finish(t.trial_id))
 
 
 # -- the measurements, in a child process (so --before can import another exptrack) ------------
@@ -175,6 +193,7 @@ def main() -> None:
     for n in sizes:
         progress(f"records of {n} trials")
         sweeps[n] = generate(args.work / str(n), n)
+        write_ended_curves(args.work / str(n), sweeps[n])
     samples: dict[str, dict[int, list[dict]]] = {v: {n: [] for n in sizes} for v in variants}
     for r in range(repeat):
         for n in sizes:
