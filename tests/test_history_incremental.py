@@ -234,3 +234,31 @@ def test_a_stopper_fed_ended_curves_from_the_file_decides_as_one_reading_every_h
         fresh["me"] = [(s, v) for s, _, v, _ in tracker.read_history(me)[0]]
         assert stopper.should_stop("me", asking.refresh()) == \
             HyperbandStopper({"min_iter": 1, "eta": 2}, "minimize").should_stop("me", fresh)
+
+
+class Watched(Curves):
+    """The core's curves, noting which ones a stopper reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.looked: set[str] = set()
+
+    def __getitem__(self, trial_id):
+        self.looked.add(trial_id)
+        return super().__getitem__(trial_id)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MedianStopper({"min_trials": 2}, "minimize"),
+    lambda: HyperbandStopper({"min_iter": 1, "eta": 3}, "minimize"),
+])
+def test_a_stopper_looks_again_only_at_the_curves_that_grew_since_its_last_verdict(make):
+    stopper, live = make(), Watched()
+    for i in range(50):
+        live.extend(f"t{i}", [(0, i / 50), (1, i / 60)])
+    stopper.should_stop("t3", live)
+    live.looked.clear()
+    live.extend("t3", [(2, 0.01)])
+    live.extend("t7", [(2, 0.02)])
+    stopper.should_stop("t3", live)
+    assert live.looked <= {"t3", "t7"}
