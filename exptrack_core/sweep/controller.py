@@ -369,6 +369,9 @@ class SweepRunner:
             capped = self.run_cap is not None and self.counted() >= self.run_cap
             # a killed trial is re-run even once the strategy has nothing new to suggest
             while (self.rerun or not exhausted) and not capped and self.executor.free_slots > 0:
+                if self.rerun and getattr(self.strategy, "closed", lambda: False)():
+                    exhausted = True  # a re-run is a new attempt: none after the time budget
+                    break
                 params = self.rerun.pop(0) if self.rerun else suggest(
                     self.strategy, self.history(), self._next_trial_id())
                 if params is None:
