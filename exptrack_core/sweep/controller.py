@@ -31,7 +31,8 @@ from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
 from exptrack_core.sweep.ledger import TrialLedger
-from exptrack_core.sweep.processes import group_alive, process_of, sigterm_interrupts, stop_orphan
+from exptrack_core.sweep.processes import (group_alive, interrupts_held, process_of,
+                                           sigterm_interrupts, stop_orphan)
 from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
@@ -187,9 +188,10 @@ class SweepRunner:
                 trial_id=trial_id, context={"sweep": self.store.id})
         self.attempts[trial_id] = attempt
         record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(), attempt=attempt)
-        self.trials[trial_id] = record
-        self.store.record_start(record)
-        self._track(record)
+        with interrupts_held():  # journaled means in flight: Ctrl+C's clean-up must see it
+            self.trials[trial_id] = record
+            self.store.record_start(record)
+            self._track(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
                ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str),
@@ -257,6 +259,12 @@ class SweepRunner:
         if self.progress:
             self.progress.ended(t, self.best())
         return t
+
+    def _settle_ended(self) -> None:
+        # what poll() returned is known to no one else: Ctrl+C must not drop it half-settled
+        with interrupts_held():
+            for done in self.executor.poll():
+                self._settle(done)
 
     def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
         """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
@@ -348,8 +356,7 @@ class SweepRunner:
         while True:
             self._follow()
             self._enforce_timeout()
-            for done in self.executor.poll():
-                self._settle(done)
+            self._settle_ended()
             if self.failures_in_a_row >= self.max_failures:
                 self._cancel_all()
                 last = next((t for t in reversed(self.trials.values()) if t.status == "failed"), None)
@@ -370,7 +377,8 @@ class SweepRunner:
             # a killed trial is re-run even once the strategy has nothing new to suggest
             while (self.rerun or not exhausted) and not capped and self.executor.free_slots > 0:
                 if self.rerun and getattr(self.strategy, "closed", lambda: False)():
-                    exhausted = True  # a re-run is a new attempt: none after the time budget
+                    self.rerun.clear()  # a re-run is a new attempt: none after the time budget
+                    exhausted = True
                     break
                 params = self.rerun.pop(0) if self.rerun else suggest(
                     self.strategy, self.history(), self._next_trial_id())
@@ -379,8 +387,7 @@ class SweepRunner:
                     break
                 self._launch(params)
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
-                for done in self.executor.poll():  # an inline trial has already ended
-                    self._settle(done)
+                self._settle_ended()  # an inline trial has already ended
             if not self.executor.running() and not self.ledger.in_flight:
                 if (exhausted and not self.rerun) or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
