@@ -262,3 +262,18 @@ def test_a_stopper_looks_again_only_at_the_curves_that_grew_since_its_last_verdi
     live.extend("t7", [(2, 0.02)])
     stopper.should_stop("t3", live)
     assert live.looked <= {"t3", "t7"}
+
+
+def test_the_ended_curves_file_skips_a_damaged_line_and_waits_for_a_half_written_one(tmp_path):
+    log = EndedCurveLog(tmp_path)
+    log.append("t1", "loss", [(0, 1.0), (1, float("nan"))])
+    with open(log.path, "ab") as f:
+        f.write(b'{"trial_id": "t2", "metric": "loss", "steps": "!!", "values": ""}\n')
+        f.write(b'{"trial_id": "t3", "met')  # a controller still writing it
+    got = log.read_new("loss")
+    assert list(got) == ["t1"] and got["t1"][0] == (0, 1.0) and got["t1"][1][1] != got["t1"][1][1]
+    with open(log.path, "ab") as f:
+        f.write(b'ric": "acc", "steps": "", "values": ""}\n')
+    assert log.read_new("loss") == {}  # complete now, but of another metric
+    log.append("t4", "loss", [(3, 0.5)])
+    assert log.read_new("loss") == {"t4": [(3, 0.5)]}
