@@ -12,6 +12,8 @@ import pytest
 
 from exptrack_core.errors import ExptrackError
 from exptrack_core.sweep.curves import Curves, TrialCurves
+from exptrack_core.sweep.endedcurves import EndedCurveLog
+from exptrack_core.sweep.states import TrialRecord
 from exptrack_plugins.local.tracker import LocalTracker
 from exptrack_plugins.stopping.hyperband import HyperbandStopper
 from exptrack_plugins.stopping.median import MedianStopper
@@ -133,3 +135,145 @@ def test_a_stopper_fed_the_growing_curves_decides_as_one_that_sees_them_fresh(ma
         asking = f"t{rng.randrange(12)}"
         plain = {t: list(points) for t, points in live.items()}
         assert incremental.should_stop(asking, live) == make().should_stop(asking, plain)
+
+
+# -- the ended trials' curves, from the controller's one file ---------------------------------
+class Counting:
+    """The local tracker, counting the histories a trial process opens."""
+
+    def __init__(self, tracker):
+        self.tracker, self.reads = tracker, {}
+
+    def read_history(self, run_id, **kw):
+        self.reads[run_id] = self.reads.get(run_id, 0) + 1
+        return self.tracker.read_history(run_id, **kw)
+
+
+def every_history(tracker, store, metric):
+    """What a trial process would see reading every trial's history from the start."""
+    fresh = TrialCurves(tracker, metric)
+    for t in store.trials().values():
+        fresh.track(t.trial_id, t.run_id)
+    return {t: list(p) for t, p in fresh.refresh().items() if p}
+
+
+def test_a_sweep_leaves_each_ended_trials_curve_in_one_file_that_a_trial_reads_instead(tmp_path):
+    import exptrack
+    from exptrack_core.sweep.config import SweepConfig
+    from exptrack_core.sweep.controller import SweepRunner
+    from exptrack_core.sweep.journal import SweepStore
+    from exptrack_core.sweep.stopping import SweepCurves
+
+    config = {"method": "random", "run_cap": 6, "metric": {"name": "loss", "goal": "minimize"},
+              "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 3},
+              "parameters": {"lr": {"min": 0.1, "max": 1.0}}}
+    root = tmp_path / "experiments"
+    store = SweepStore.create(root, name="s", experiment="e", config=config)
+
+    def objective(params):
+        run = exptrack.init(backends="local")
+        for step in range(4):
+            run.log({"loss": params["lr"] / (step + 1)}, step=step)
+        run.finish()
+        return params["lr"] / 4
+
+    SweepRunner(SweepConfig.parse(config), store, executor="inline", objective=objective,
+                seed=1).run()
+    tracker = LocalTracker(root)
+    curves = {t: p for t, p in EndedCurveLog(store.dir).read_new("loss").items()}
+    assert len(curves) == 6 and curves == every_history(tracker, store, "loss")
+
+    # a new trial joins: its first verdict opens its own history only
+    me = tracker.create_run("e", sweep_id=store.id, trial_id="t0007")
+    store.record_start(TrialRecord("t0007", me, {"lr": 0.5}))
+    counting = Counting(tracker)
+    seen = SweepCurves(store, counting, "loss", "t0007", me).refresh()
+    assert set(counting.reads) == {me}
+    assert {t: p for t, p in seen.items() if p} == every_history(tracker, store, "loss")
+
+
+def test_a_stopper_fed_ended_curves_from_the_file_decides_as_one_reading_every_history(tmp_path):
+    """Trials start, log and end at random; the controller writes an ended trial's line before
+    its end event, after it, or never (a crash, an older sweep); a trial process asking after
+    every change decides as a new stopper reading every history from the start."""
+    from exptrack_core.sweep.journal import SweepStore
+    from exptrack_core.sweep.stopping import SweepCurves
+
+    rng = random.Random(3)
+    root = tmp_path / "experiments"
+    store = SweepStore.create(root, name="s", experiment="e", config={"method": "random"})
+    tracker = LocalTracker(root)
+    controller, log = TrialCurves(tracker, "loss"), EndedCurveLog(store.dir)
+    me = tracker.create_run("e")
+    store.record_start(TrialRecord("me", me, {}))
+    asking = SweepCurves(store, tracker, "loss", "me", me)
+    stopper = HyperbandStopper({"min_iter": 1, "eta": 2}, "minimize")
+    live: dict[str, TrialRecord] = {}
+    for i in range(120):
+        roll = rng.random()
+        if roll < 0.15 or not live:
+            trial = TrialRecord(f"t{i}", tracker.create_run("e"), {})
+            store.record_start(trial)
+            store.record_launch(trial, None)
+            controller.track(trial.trial_id, trial.run_id)
+            live[trial.trial_id] = trial
+        elif roll < 0.3:
+            trial = live.pop(rng.choice(sorted(live)))
+            when = rng.choice(["before", "after", "never"])
+            if when == "before":
+                log.append(trial.trial_id, "loss", controller.finish(trial.trial_id))
+            store.record_end(trial, "completed", None)
+            if when == "after":
+                log.append(trial.trial_id, "loss", controller.finish(trial.trial_id))
+        else:
+            run = live[rng.choice(sorted(live))].run_id
+            step = tracker.read_history(run)[0].__len__()
+            tracker.log_metrics(run, {"loss": rng.choice([rng.random(), float("nan")])}, step, 0.0)
+        tracker.log_metrics(me, {"loss": rng.random()}, i, 0.0)
+        fresh = every_history(tracker, store, "loss")
+        fresh["me"] = [(s, v) for s, _, v, _ in tracker.read_history(me)[0]]
+        assert stopper.should_stop("me", asking.refresh()) == \
+            HyperbandStopper({"min_iter": 1, "eta": 2}, "minimize").should_stop("me", fresh)
+
+
+class Watched(Curves):
+    """The core's curves, noting which ones a stopper reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.looked: set[str] = set()
+
+    def __getitem__(self, trial_id):
+        self.looked.add(trial_id)
+        return super().__getitem__(trial_id)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MedianStopper({"min_trials": 2}, "minimize"),
+    lambda: HyperbandStopper({"min_iter": 1, "eta": 3}, "minimize"),
+])
+def test_a_stopper_looks_again_only_at_the_curves_that_grew_since_its_last_verdict(make):
+    stopper, live = make(), Watched()
+    for i in range(50):
+        live.extend(f"t{i}", [(0, i / 50), (1, i / 60)])
+    stopper.should_stop("t3", live)
+    live.looked.clear()
+    live.extend("t3", [(2, 0.01)])
+    live.extend("t7", [(2, 0.02)])
+    stopper.should_stop("t3", live)
+    assert live.looked <= {"t3", "t7"}
+
+
+def test_the_ended_curves_file_skips_a_damaged_line_and_waits_for_a_half_written_one(tmp_path):
+    log = EndedCurveLog(tmp_path)
+    log.append("t1", "loss", [(0, 1.0), (1, float("nan"))])
+    with open(log.path, "ab") as f:
+        f.write(b'{"trial_id": "t2", "metric": "loss", "steps": "!!", "values": ""}\n')
+        f.write(b'{"trial_id": "t3", "met')  # a controller still writing it
+    got = log.read_new("loss")
+    assert list(got) == ["t1"] and got["t1"][0] == (0, 1.0) and got["t1"][1][1] != got["t1"][1][1]
+    with open(log.path, "ab") as f:
+        f.write(b'ric": "acc", "steps": "", "values": ""}\n')
+    assert log.read_new("loss") == {}  # complete now, but of another metric
+    log.append("t4", "loss", [(3, 0.5)])
+    assert log.read_new("loss") == {"t4": [(3, 0.5)]}

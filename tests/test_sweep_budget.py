@@ -85,3 +85,24 @@ def test_a_budget_that_ran_out_with_no_trial_completed_exits_1(project):
     proc = run_cli("sweep", "--time-budget", "1s", "--max-failures", "100", "--quiet")
     assert _sweeps()[0]["status"] == "budget_reached"
     assert proc.returncode == 1 and "no trial completed" in proc.stderr, (proc.stdout, proc.stderr)
+
+
+KILLED_PAST_THE_BUDGET = '''
+import os, signal, time, exptrack
+with exptrack.init(params=exptrack.load_params()) as run:
+    run.log({"val_acc": 0.5}, step=0)
+    time.sleep(1.5)
+    os.kill(os.getpid(), signal.SIGKILL)  # dies of a signal, as a lost node's trial would
+'''
+
+
+def test_a_trial_killed_after_the_budget_is_not_run_again(project):
+    (project / "train.py").write_text(KILLED_PAST_THE_BUDGET)
+    proc = run_cli("sweep", "--time-budget", "1s", "--max-retries", "2", "--quiet")
+    sweep = _sweeps()[0]
+    assert sweep["status"] == "budget_reached", proc.stdout + proc.stderr
+    store = SweepStore(project / "experiments", sweep["sweep_id"])
+    deadline = store.meta()["settings"]["deadline"]
+    trials = list(store.trials().values())
+    assert [t.status for t in trials] == ["killed"]  # its re-run would have started past the budget
+    assert all(t.started_at < deadline for t in trials)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -106,3 +107,27 @@ def test_random_search_resumes_with_the_same_run_cap_counting_what_ran(workdir):
     run_cli("sweep", "--resume", sweep_id, "--quiet", check=True)
     runs = exptrack.ExperimentTracker().list_runs("toy")
     assert sum(r["status"] == "completed" for r in runs) == 4
+
+
+def test_ctrl_c_just_after_a_trial_is_journaled_still_ends_it_killed(tmp_path):
+    """The race behind a Ctrl+C that left a trial in flight: the interrupt landed between the
+    trial's journal event and the controller's own note of it, so nothing ended it."""
+    from exptrack_core.sweep.config import SweepConfig
+    from exptrack_core.sweep.controller import SweepRunner
+    from exptrack_core.sweep.journal import SweepStore
+
+    class CtrlCAfterSecondStart(SweepStore):
+        def record_start(self, trial):
+            super().record_start(trial)
+            if trial.trial_id == "t0002":
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C, right after the event is written
+
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+              "parameters": {"x": {"values": [1, 2, 3]}}}
+    store = CtrlCAfterSecondStart.create(tmp_path / "experiments", name="s", experiment="e",
+                                         config=config)
+    outcome = SweepRunner(SweepConfig.parse(config), store, executor="inline",
+                          objective=lambda params: params["x"]).run()
+    assert outcome.status == "interrupted"
+    assert {t.trial_id: t.status for t in SweepStore(store.root, store.id).trials().values()} == \
+        {"t0001": "completed", "t0002": "killed"}

@@ -26,11 +26,13 @@ from exptrack_core.secrets import redact_params
 from exptrack_core.run import (CHECKPOINTS_DIR, ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
                                ENV_TRACKER, ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.curves import TrialCurves
+from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
 from exptrack_core.sweep.ledger import TrialLedger
-from exptrack_core.sweep.processes import group_alive, process_of, sigterm_interrupts, stop_orphan
+from exptrack_core.sweep.processes import (group_alive, interrupts_held, process_of,
+                                           sigterm_interrupts, stop_orphan)
 from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
@@ -88,6 +90,7 @@ class SweepRunner:
         self._stopper = build_stopper(config.to_dict()) if config.early_terminate else None
         watched = watched_metric(config.to_dict())[0]  # a multi-objective sweep watches one objective
         self._curves = TrialCurves(self.tracker, watched) if self._stopper and watched else None
+        self._ended_curves = EndedCurveLog(store.dir)
 
     # -- bookkeeping (kept by the ledger as trials move) ---------------------------------------
     def history(self) -> Views:
@@ -143,6 +146,12 @@ class SweepRunner:
             return {"status": "crashed", "summary": {}}
 
     def _end(self, t: TrialRecord, status: str, value: float | None, note: str | None) -> None:
+        if self._curves is not None:  # its final curve, before its end: trials read it, not its history
+            try:
+                self._ended_curves.append(t.trial_id, self._curves.metric,
+                                          self._curves.finish(t.trial_id))
+            except OSError:
+                pass  # trials read its history instead
         self.store.record_end(t, status, value, note)  # refuses a move the state machine forbids
         self._track(t)
 
@@ -179,9 +188,10 @@ class SweepRunner:
                 trial_id=trial_id, context={"sweep": self.store.id})
         self.attempts[trial_id] = attempt
         record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(), attempt=attempt)
-        self.trials[trial_id] = record
-        self.store.record_start(record)
-        self._track(record)
+        with interrupts_held():  # journaled means in flight: Ctrl+C's clean-up must see it
+            self.trials[trial_id] = record
+            self.store.record_start(record)
+            self._track(record)
         env = {ENV_DIR: str(Path(self.store.root).resolve()), ENV_RUN_ID: run_id,
                ENV_SWEEP_ID: self.store.id, ENV_TRIAL_ID: trial_id,
                ENV_EXPERIMENT: experiment, PARAMS_ENV: json.dumps(full, default=str),
@@ -249,6 +259,12 @@ class SweepRunner:
         if self.progress:
             self.progress.ended(t, self.best())
         return t
+
+    def _settle_ended(self) -> None:
+        # what poll() returned is known to no one else: Ctrl+C must not drop it half-settled
+        with interrupts_held():
+            for done in self.executor.poll():
+                self._settle(done)
 
     def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
         """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
@@ -340,8 +356,7 @@ class SweepRunner:
         while True:
             self._follow()
             self._enforce_timeout()
-            for done in self.executor.poll():
-                self._settle(done)
+            self._settle_ended()
             if self.failures_in_a_row >= self.max_failures:
                 self._cancel_all()
                 last = next((t for t in reversed(self.trials.values()) if t.status == "failed"), None)
@@ -361,6 +376,10 @@ class SweepRunner:
             capped = self.run_cap is not None and self.counted() >= self.run_cap
             # a killed trial is re-run even once the strategy has nothing new to suggest
             while (self.rerun or not exhausted) and not capped and self.executor.free_slots > 0:
+                if self.rerun and getattr(self.strategy, "closed", lambda: False)():
+                    self.rerun.clear()  # a re-run is a new attempt: none after the time budget
+                    exhausted = True
+                    break
                 params = self.rerun.pop(0) if self.rerun else suggest(
                     self.strategy, self.history(), self._next_trial_id())
                 if params is None:
@@ -368,8 +387,7 @@ class SweepRunner:
                     break
                 self._launch(params)
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
-                for done in self.executor.poll():  # an inline trial has already ended
-                    self._settle(done)
+                self._settle_ended()  # an inline trial has already ended
             if not self.executor.running() and not self.ledger.in_flight:
                 if (exhausted and not self.rerun) or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")

@@ -62,15 +62,41 @@ class TrialCurves:
         self._runs: dict[str, str] = {}      # trial id -> run id
         self._live: set[str] = set()         # trials that may still log: read at every refresh
         self._ending: set[str] = set()       # ended: read once more, then dropped from _live
+        self._final: set[str] = set()        # their whole curve is in: never read again
 
     def track(self, trial_id: str, run_id: str, *, ended: bool = False) -> None:
         """Follow a trial; one that has ``ended`` is read once more at the next refresh, then
         left alone."""
+        if trial_id in self._final:
+            return
         self._runs[trial_id] = run_id
         self.curves.add(trial_id)
         self._live.add(trial_id)
         if ended:
             self._ending.add(trial_id)
+
+    def finish(self, trial_id: str) -> list[tuple[int, float]]:
+        """An ended trial's whole curve: what is left of its history read now, then never again."""
+        if trial_id in self._runs and trial_id not in self._final:
+            self._read(trial_id)
+        self._drop(trial_id)
+        return list(self.curves.get(trial_id, []))
+
+    def settle(self, trial_id: str, points: list[tuple[int, float]]) -> None:
+        """An ended trial's whole curve, known without its history (``EndedCurveLog``): the part
+        not read yet is added (the curve stays append-only) and the history is never read."""
+        if trial_id in self._final:
+            return
+        self.curves.add(trial_id)
+        have = len(self.curves[trial_id])
+        if len(points) > have:
+            self.curves.extend(trial_id, points[have:])
+        self._drop(trial_id)
+
+    def _drop(self, trial_id: str) -> None:
+        self._final.add(trial_id)
+        self._live.discard(trial_id)
+        self._ending.discard(trial_id)
 
     def refresh(self) -> Curves:
         for trial_id in list(self._live):

@@ -38,10 +38,16 @@ class TrialFeed:
         self.runner: Any = None           # the SweepRunner (its trials and tracker), once built
         self._values: dict[str, dict[str, float | None]] = {}
 
-    def suggest(self, history: Sequence[TrialView], trial_id: str | None = None
-                ) -> dict[str, Any] | None:
+    def closed(self) -> bool:
+        """Past the deadline: no new attempt may start, not even the re-run of a killed trial."""
         if self.deadline is not None and time.time() >= self.deadline:
             self.ended_by = "budget"
+            return True
+        return False
+
+    def suggest(self, history: Sequence[TrialView], trial_id: str | None = None
+                ) -> dict[str, Any] | None:
+        if self.closed():
             return None
         views = [self._with_values(t) for t in history] if self.objectives else list(history)
         if not self.seeds:

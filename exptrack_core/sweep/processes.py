@@ -1,4 +1,4 @@
-"""The processes of a sweep: the controller's own SIGTERM, and finding and stopping a trial's
+"""The processes of a sweep: the controller's own SIGTERM and Ctrl+C, and finding and stopping a trial's
 process group from another controller (a resumed sweep).
 
 Each launch is journaled with its process (pid, process group, host, the kernel's start time of
@@ -8,9 +8,10 @@ an orphan that outlived it (one that ignores SIGTERM included) before re-running
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 ORPHAN_GRACE_S = 5.0  # how long a resumed sweep lets an orphaned trial finish after SIGTERM
 
@@ -90,9 +91,14 @@ def stop_orphan(process: dict[str, Any] | None, owner: dict[str, Any] | None) ->
             time.sleep(0.05)
 
 
+_held = 0              # depth of ``interrupts_held`` blocks in the main thread
+_pending: list[int] = []  # a stop signal that arrived inside one, raised as the outer one ends
+
+
 def sigterm_interrupts() -> Callable[[], None]:
     """SIGTERM of the controller stops the sweep as Ctrl+C does (its trials are stopped, not
-    orphaned); returns what puts the previous handler back. Only the main thread can."""
+    orphaned), and neither lands inside an ``interrupts_held`` block; returns what puts the
+    previous handlers back. Only the main thread can."""
     import signal
     import threading
 
@@ -100,10 +106,30 @@ def sigterm_interrupts() -> Callable[[], None]:
         return lambda: None
 
     def interrupt(signum, frame):
+        if _held:
+            _pending.append(signum)
+            return
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    return lambda: [signal.signal(sig, handler) for sig, handler in previous.items()]
 
 
-__all__ = ["ORPHAN_GRACE_S", "group_alive", "process_of", "sigterm_interrupts", "stop_orphan"]
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """A step of the controller's bookkeeping that Ctrl+C must not split (a trial journaled but
+    not yet noted in flight would be left in flight by the interrupt's clean-up): a stop signal
+    arriving inside is raised as ``KeyboardInterrupt`` when the block ends."""
+    global _held
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending:
+            _pending.clear()
+            raise KeyboardInterrupt
+
+
+__all__ = ["ORPHAN_GRACE_S", "group_alive", "interrupts_held", "process_of", "sigterm_interrupts",
+           "stop_orphan"]

@@ -3,7 +3,8 @@
 ``exptrack.init()`` inside a trial (``EXPTRACK_SWEEP_ID`` set) attaches ``sweep_verdict`` to the run,
 so ``run.should_stop()`` asks the stopper plugin the sweep was configured with, on every trial's
 curve of the sweep metric. The trials come from the sweep's journal, replayed from where the last
-verdict stopped; the curves through the tracker's ``read_history`` (``exptrack_core.sweep.curves``).
+verdict stopped; ended trials' curves from the one file the controller appends them to
+(``endedcurves``), the others through the tracker's ``read_history`` (``curves``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 from typing import Any
 
 from exptrack_core.plugin.registry import get_registry
-from exptrack_core.sweep.curves import TrialCurves
+from exptrack_core.sweep.curves import Curves, TrialCurves
+from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import SweepStore
 from exptrack_core.sweep.keys import watched_metric
 
@@ -43,18 +45,38 @@ def attach_stopper(run: Any) -> None:
     metric, _ = watched_metric(config)
     if stopper is None or not metric:
         return
-    journal = store.replay()
-    curves = TrialCurves(run.tracker, metric)
-    curves.track(trial_id, run.id)
+    curves = SweepCurves(store, run.tracker, metric, trial_id, run.id)
 
     def verdict(_run: Any) -> bool:
-        # only the journal's new events and the histories of trials that may still log are read
-        for t in journal.update():
-            if t.trial_id != trial_id:
-                curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
         return bool(stopper.should_stop(trial_id, curves.refresh()))
 
     run._stopper = verdict
 
 
-__all__ = ["ENV_STOP_FILE", "attach_stopper", "build_stopper"]
+class SweepCurves:
+    """Every trial's curve of the sweep's ``metric``, as one trial process sees it.
+
+    Ended trials' final curves come from the controller's ``EndedCurveLog`` (one file read from an
+    offset); the others (in flight, or ended with no line there yet) through ``read_history``
+    from their cached offsets; only the journal's new events are read. So the first verdict costs
+    one read of each file however many trials ended, and every later one what was appended."""
+
+    def __init__(self, store: SweepStore, tracker: Any, metric: str, trial_id: str, run_id: str):
+        self.trial_id, self.metric = trial_id, metric
+        self.journal = store.replay()
+        self.ended = EndedCurveLog(store.dir)
+        self.curves = TrialCurves(tracker, metric)
+        self.curves.track(trial_id, run_id)
+
+    def refresh(self) -> Curves:
+        # the ended curves first: a trial settled here is never opened when the journal names it
+        for tid, points in self.ended.read_new(self.metric).items():
+            if tid != self.trial_id:
+                self.curves.settle(tid, points)
+        for t in self.journal.update():
+            if t.trial_id != self.trial_id:
+                self.curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
+        return self.curves.refresh()
+
+
+__all__ = ["ENV_STOP_FILE", "SweepCurves", "attach_stopper", "build_stopper"]

@@ -9,14 +9,19 @@ their best up to ``s``: a noisy dip does not hide a trial's real progress.
 
 NaN/inf values are the worst value; a trial whose values so far are all NaN/inf is stopped as
 soon as the gates above are passed (Optuna prunes a NaN trial too).
+
+Between verdicts on the core's ``Curves`` each trial's steps and running best are kept, and only
+the curves that grew are derived again (``Changes``); a verdict is then one bisect per peer.
 """
 
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
+from itertools import accumulate
 from typing import Any, Mapping
 
-from exptrack_plugins.stopping.inputs import WORST, StopperConfig, goal_sign, oriented_curve
+from exptrack_plugins.stopping.inputs import WORST, Changes, StopperConfig, goal_sign, oriented_curve
 
 DEFAULT_MIN_STEPS = 0  # Optuna's n_warmup_steps
 DEFAULT_MIN_TRIALS = 5  # Optuna's n_startup_trials
@@ -31,33 +36,43 @@ class MedianStopper:
         self.goal = goal
         self.min_steps = cfg.positive_int("min_steps", DEFAULT_MIN_STEPS, minimum=0)
         self.min_trials = cfg.positive_int("min_trials", DEFAULT_MIN_TRIALS)
+        self._changes = Changes()
+        self._derived: dict[str, tuple[list[int], list[float]]] = {}
 
-    def peers_best(self, trial_id: str, step: int,
-                   curves: Mapping[str, list[tuple[int, float]]]) -> list[float]:
+    def _update(self, curves: Mapping[str, list[tuple[int, float]]]) -> None:
+        # kept between verdicts: each trial's steps in order and its best value up to each, so a
+        # verdict re-derives only the curves that grew (``Changes``), never every peer's curve
+        fresh, changed = self._changes.since_last(curves)
+        if fresh:
+            self._derived = {}
+        for tid in changed:
+            curve = oriented_curve(curves[tid], self.sign)
+            if curve:
+                self._derived[tid] = ([s for s, _ in curve],
+                                      list(accumulate((v for _, v in curve), min)))
+            else:
+                self._derived.pop(tid, None)
+
+    def peers_best(self, trial_id: str, step: int) -> list[float]:
         """Each other trial's best value up to ``step``, for those that reached ``step``."""
         best: list[float] = []
-        for tid, points in curves.items():
-            if tid == trial_id or not points:
-                continue
-            curve = oriented_curve(points, self.sign)
-            if curve[-1][0] < step:
-                continue
-            upto = [v for s, v in curve if s <= step]
-            if upto:
-                best.append(min(upto))
+        for tid, (steps, bests) in self._derived.items():
+            if tid != trial_id and steps[-1] >= step:
+                best.append(bests[bisect_right(steps, step) - 1])
         return best
 
     def should_stop(self, trial_id: str, curves: Mapping[str, list[tuple[int, float]]]) -> bool:
-        curve = oriented_curve(curves.get(trial_id) or [], self.sign)
-        if not curve:
+        self._update(curves)
+        if trial_id not in self._derived:
             return False
-        step = curve[-1][0]
+        steps, bests = self._derived[trial_id]
+        step = steps[-1]
         if step < self.min_steps:
             return False
-        peers = self.peers_best(trial_id, step, curves)
+        peers = self.peers_best(trial_id, step)
         if len(peers) < self.min_trials:
             return False
-        best = min(v for _, v in curve)
+        best = bests[-1]
         return best == WORST or best > statistics.median(peers)
 
 
