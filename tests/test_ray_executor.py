@@ -231,3 +231,50 @@ def test_an_unchanged_wandb_script_on_a_remote_node_is_tracked_from_its_shipped_
         assert w.config["lr"] == full["params"]["lr"]
         assert [row["val_acc"] for row in w.history] == pytest.approx(
             [p["value"] for p in full["metrics"]["val_acc"]])
+
+
+HYPERBAND_TRAIN = '''
+import exptrack, time
+run = exptrack.init(params={"lr": 1.0})
+for step in range(8):
+    run.log({"loss": run.params["lr"] + 1.0 / (step + 1)}, step=step)  # a worse lr, worse always
+    if run.should_stop():
+        run.log({"stopped_at": step})  # what the trial saw: told to stop after this step
+        break
+    time.sleep(0.2)
+run.finish()
+'''
+
+
+def test_a_bayes_sweep_with_hyperband_prunes_trials_on_both_workers_through_should_stop(
+        cluster, project):
+    (project / "train.py").write_text(HYPERBAND_TRAIN)
+    (project / "sweep.yaml").write_text(
+        "program: train.py\nmethod: bayes\nmetric: {name: loss, goal: minimize}\nrun_cap: 10\n"
+        "parameters:\n  lr: {min: 0.0, max: 5.0}\n"
+        "early_terminate: {type: hyperband, min_iter: 2, eta: 3}\n")
+    proc = run_cli("sweep", "--config", "sweep.yaml", "--executor", "ray", "--ray-address",
+                   cluster.address, "--workers", "2", "--quiet", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    trials = {r["run_id"]: show(project, r["run_id"]) for r in runs(project)}
+    assert len(trials) == 10
+    ids = cluster.node_ids()
+    assert {t["context"]["ray"]["node_id"] for t in trials.values()} == {ids["node_a"], ids["node_b"]}
+    pruned = [t for t in trials.values() if t["status"] == "pruned"]
+    assert pruned and {t["status"] for t in trials.values()} == {"completed", "pruned"}
+    for t in pruned:  # each stopped on its node at its band, and its curve ends there
+        steps = [p["step"] for p in t["metrics"]["loss"]]
+        stopped_at = int(t["summary"]["stopped_at"]["last"])
+        assert steps == list(range(stopped_at + 1)) and 2 <= len(steps) < 8
+        # judged at band 2 or 6 (values seen); the verdict crosses the cluster while the trial
+        # goes on, so it may log a step or two more (a local trial stops at the band itself)
+        assert any(0 <= len(steps) - band <= 2 for band in (2, 6)), steps
+    for t in trials.values():
+        if t["status"] == "completed":
+            assert len(t["metrics"]["loss"]) == 8
+    [sweep] = json.loads(run_cli("sweeps", "--json", cwd=project, check=True).stdout)
+    assert sweep["status"] == "completed" and sum(sweep["trials"].values()) == 10
+    best_lr = min(t["params"]["lr"] for t in trials.values())  # a lower lr is better at every step
+    best = next(t for t in trials.values() if t["params"]["lr"] == best_lr)
+    assert best["status"] == "completed"
+    assert sweep["best"] == pytest.approx(best_lr + 1.0 / 8)

@@ -175,3 +175,16 @@ def test_bayes_rejects_unknown_options():
         strategy("bayes", QUADRATIC, bayes={"sampler": "cmaes"})
     with pytest.raises(ExptrackError, match="bayes.n_startup"):
         strategy("bayes", QUADRATIC, bayes={"n_startup_trials": -1})
+
+
+def test_bayes_asked_again_after_a_running_trial_ended_tells_optuna_its_end_once():
+    # two workers: t1 runs while t2 is suggested, ends before t3, and is still ended at t4
+    bayes = strategy("bayes", QUADRATIC, bayes={"n_startup_trials": 2})
+    first = bayes.suggest([], trial_id="t1")
+    running = [done(first, status="running", i="t1")]
+    second = bayes.suggest(running, trial_id="t2")
+    history = [done(first, quadratic(first), i="t1"), done(second, status="running", i="t2")]
+    third = bayes.suggest(history, trial_id="t3")
+    history += [done(third, status="running", i="t3")]
+    fourth = bayes.suggest(history, trial_id="t4")  # t1's end was told at t3; not again
+    assert -5 <= fourth["x"] <= 5 and bayes.rebuilds == 1

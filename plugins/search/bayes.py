@@ -177,6 +177,7 @@ class BayesSearch:
         for i, (old, new) in enumerate(zip(self._known, records)):
             if old[1] == RUNNING and new[1] != RUNNING:
                 self._end(optuna, self._numbers[i], new[1])
+                self._known[i] = new  # told once: the next suggest must not tell it again
         for position in range(len(self._known), len(records)):
             key, state = records[position]
             slot = ids[position] if ids[position] in self._asked else position
