@@ -16,7 +16,8 @@ from exptrack import ExptrackError
 from exptrack_core.files import replacing
 
 # Keys of the train section that may differ between a checkpoint and the run resuming it.
-RESUMABLE_CHANGES = ("epochs", "patience", "backends", "experiment", "device", "num_workers")
+RESUMABLE_CHANGES = ("epochs", "patience", "backends", "experiment", "device", "num_workers",
+                     "final_test")
 
 
 def fingerprint(params: Mapping[str, Any]) -> str:

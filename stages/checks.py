@@ -15,6 +15,7 @@ if __package__ in (None, ""):  # run as a script: make ``stages`` importable fro
 
 from exptrack import ExptrackError  # noqa: E402
 from stages.common import choice, section, stage_main  # noqa: E402
+from stages.evaluate import CHECKPOINT_CHOICES  # noqa: E402
 from stages.losses import LOSSES  # noqa: E402
 from stages.schedules import OPTIMIZERS, SCHEDULERS  # noqa: E402
 
@@ -41,6 +42,20 @@ def _number(cfg: Mapping[str, Any], key: str, kind: Callable[[Any], Any]) -> Any
     return number
 
 
+def check_final_test(params: Mapping[str, Any], cfg: Mapping[str, Any]) -> None:
+    """``train.final_test`` scores ``evaluate.checkpoint`` once training ends: its settings are
+    checked before the first epoch, not found wrong after the last."""
+    final_test = cfg.get("final_test", True)
+    if not isinstance(final_test, bool):
+        raise ExptrackError(f"invalid train.final_test {final_test!r}; expected true or false")
+    if final_test:
+        evaluate = section(params, "evaluate", ("checkpoint", "batch_size", "amp"))
+        choice(evaluate["checkpoint"], "evaluate.checkpoint", CHECKPOINT_CHOICES)
+        size = evaluate["batch_size"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ExptrackError(f"invalid evaluate.batch_size {size!r}; expected an integer >= 1")
+
+
 def check_train_params(params: Mapping[str, Any]) -> None:
     """Every ``train`` value the stage reads has the type and range it needs."""
     cfg = section(params, "train", REQUIRED)
@@ -56,6 +71,7 @@ def check_train_params(params: Mapping[str, Any]) -> None:
                             "seconds between samples (0: none)")
     for key in INTS:
         _number(cfg, key, int)
+    check_final_test(params, cfg)
     if floats["lr"] <= 0 or floats["weight_decay"] < 0:
         raise ExptrackError(f"invalid train.lr {floats['lr']!r} / train.weight_decay "
                             f"{floats['weight_decay']!r}; expected lr > 0 and weight_decay >= 0")

@@ -51,6 +51,23 @@ def checkpoint_dir(run) -> Path:
     return CHECKPOINTS
 
 
+def final_test(params: dict, ckpt_dir: Path, data, device) -> dict:
+    """``test_loss``, ``test_acc`` and ``test_f1`` of the checkpoint the evaluate stage scores
+    (``evaluate.checkpoint``), computed by its code, for the run's final metrics: a batch or a
+    sweep is then ranked with ``exptrack compare --split test`` without running that stage, which
+    still writes metrics/eval.json and the per-class reports. Checked before training began."""
+    from stages import checkpoints
+    from stages.evaluate import test_scores
+
+    cfg = section(params, "evaluate", ("checkpoint", "batch_size", "amp"))
+    which = cfg["checkpoint"]
+    scores, _, _ = test_scores(checkpoints.load(ckpt_dir / f"{which}.pt"), data,
+                               int(cfg["batch_size"]), device, bool(cfg["amp"]))
+    print(f"{which}.pt on the test split  " + "  ".join(f"{k} {v:.4g}" for k, v in scores.items()),
+          flush=True)
+    return scores
+
+
 def main(params: dict) -> None:
     import torch
 
@@ -142,8 +159,11 @@ def main(params: dict) -> None:
                 print(f"stopping after epoch {epoch}: {stopped}", flush=True)
         if best is None:
             raise exptrack.ExptrackError(f"train.epochs is {epochs}; nothing was trained")
-        run.log({f"best_{monitor}": float(best), "best_epoch": best_epoch,
-                 "epochs_trained": len(history)})
+        final = {f"best_{monitor}": float(best), "best_epoch": best_epoch,
+                 "epochs_trained": len(history)}
+        if cfg.get("final_test", True):
+            final.update(final_test(params, ckpt_dir, data, device))
+        run.log(final)
 
 
 if __name__ == "__main__":

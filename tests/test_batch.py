@@ -208,3 +208,37 @@ def test_the_readmes_example_batch_fits_the_projects_params():
     assert [e.name for e in load_batch(REPO / "examples/batch", REPO / "params.yaml", "lr_")] == \
         ["lr_high", "lr_low"]
     assert "exptrack batch examples/batch" in (REPO / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_compare_split_test_shows_what_the_evaluate_stage_scores_for_each_runs_checkpoint(tmp_path):
+    import shutil
+
+    from .test_pipeline import make_project, ok, stage
+
+    root = make_project(tmp_path / "project", **{"train.system_metrics": 0})
+    ok(stage("prepare", root))
+    (root / "configs").mkdir()
+    (root / "configs/baseline.yaml").write_text("name: baseline\n")
+    (root / "configs/sgd.yaml").write_text("name: sgd\ntrain:\n  optimizer: sgd\n  lr: 0.05\n")
+    run_cli("batch", "configs", "--yes", "--quiet", cwd=root, check=True)
+
+    printed = run_cli("compare", "--split", "test", cwd=root, check=True).stdout.splitlines()
+    header = printed[0].split()
+    assert [c for c in header if c.startswith(("train_", "val_", "test_", "best_"))] == \
+        ["test_acc", "test_loss", "test_f1"]
+    rows = [dict(zip(header, line.split())) for line in printed[2:]]
+    assert sorted(r["experiment"] for r in rows) == ["baseline", "sgd"]
+    assert float(rows[0]["test_acc"]) >= float(rows[1]["test_acc"])  # ranked by test_acc
+
+    tracker = get_tracker(root / "experiments")
+    for row in rows:  # the evaluate stage, run on the checkpoint of that run, gives the same numbers
+        run = tracker.get_run(row["run_id"])
+        assert len(run["metrics"]["test_acc"]) == 1  # logged once, as a final metric
+        (root / "checkpoints").mkdir(exist_ok=True)
+        shutil.copy(Path(run["run_dir"]) / "checkpoints/best.pt", root / "checkpoints/best.pt")
+        ok(stage("evaluate", root))
+        evaluated = json.loads((root / "metrics/eval.json").read_text())
+        for name in ("test_acc", "test_loss", "test_f1"):
+            assert run["metrics"][name][-1]["value"] == pytest.approx(evaluated[name], rel=1e-9)
+            assert float(row[name]) == pytest.approx(evaluated[name], rel=1e-5)  # as printed

@@ -131,7 +131,8 @@ def test_a_checkpoint_resumes_only_under_the_params_it_was_trained_with(tmp_path
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     path = tmp_path / "last.pt"
     checkpoints.save(path, {"epoch": 2, "fingerprint": checkpoints.fingerprint(params)})
-    longer = apply_overrides(params, {"train.epochs": 9, "train.patience": 1})
+    longer = apply_overrides(params, {"train.epochs": 9, "train.patience": 1,
+                                      "train.final_test": False})
     assert checkpoints.resumable(path, longer)[0]["epoch"] == 2
     state, why = checkpoints.resumable(path, apply_overrides(params, {"train.lr": 1.0}))
     assert state is None and why == f"{path} was trained with other params"
@@ -165,6 +166,17 @@ def test_pretrained_weights_that_are_not_cached_fail_at_once_with_a_clear_messag
     proc = stage("train", project, tmp_home=tmp_path)
     assert_one_line_error(proc, "model.pretrained is true but the weights of", "not in the local cache",
                           "model.pretrained: false")
+    assert not (project / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("override, fragments", [
+    ({"train.final_test": "yes"}, ("invalid train.final_test 'yes'", "true or false")),
+    ({"evaluate.checkpoint": "worst"}, ("invalid evaluate.checkpoint 'worst'", "best, last")),
+    ({"evaluate.batch_size": 0}, ("invalid evaluate.batch_size 0", "integer >= 1")),
+])
+def test_the_final_test_settings_are_refused_before_training_starts(tmp_path, override, fragments):
+    project = make_project(tmp_path / "p", **override)
+    assert_one_line_error(stage("train", project), *fragments)  # before the (absent) data is read
     assert not (project / "checkpoints").exists()
 
 
