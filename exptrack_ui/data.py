@@ -22,6 +22,8 @@ from exptrack_core.params import flatten
 from exptrack_core.query import apply_filter, runs_table, varying_params
 from exptrack_core.run import get_tracker
 
+from .per_class import per_class
+
 LIST_TTL_S = 1.0  # a listing younger than this is reused: one page load asks for it several times
 MAX_SAMPLERS = 4096  # curves kept in memory (least recently used dropped): a 1,000-trial sweep fits
 RUN_POINTS, TRIAL_POINTS = 1000, 150  # buckets per curve: a run's chart, a sweep's many curves
@@ -122,6 +124,8 @@ class Store:
         except Exception as exc:  # an unreadable sweep record: the page still shows the run
             rerun = f"# cannot build the re-run command: {exc}"
         summary = {k: {f: clean(v) for f, v in s.items()} for k, s in (run.get("summary") or {}).items()}
+        base = Path(run["run_dir"]) / "artifacts"
+        arts = _artifacts(base)
         return {"run_id": run["run_id"], "experiment": run.get("experiment_name"),
                 "status": run.get("status"), "created_at": run.get("created_at"),
                 "finished_at": run.get("finished_at"), "sweep_id": run.get("sweep_id"),
@@ -129,7 +133,7 @@ class Store:
                 "description": run.get("description"), "tags": run.get("tags") or {},
                 "params": {k: clean(v) for k, v in flatten(run.get("params") or {}).items()},
                 "context": _context(run.get("context") or {}), "summary": summary,
-                "artifacts": _artifacts(Path(run["run_dir"]) / "artifacts"), "rerun": rerun}
+                "artifacts": arts, "rerun": rerun, "per_class": per_class(base, arts, summary)}
 
     def curves(self, run_id: str, *, points: int = RUN_POINTS, metrics: set[str] | None = None,
                version: int | None = None) -> dict[str, Any]:

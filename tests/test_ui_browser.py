@@ -121,6 +121,7 @@ def test_importance_ranks_first_the_param_the_objective_depends_on_most(world, p
 
 def test_the_early_stopping_view_marks_bands_and_where_pruned_trials_stopped(world, page):
     loaded(page, f"{world['server'].base}/sweeps/{world['sweep']}")
+    page.locator("#stopping").scroll_into_view_if_needed()  # drawn when it comes near the screen
     page.wait_for_selector("#stopping[data-traces]")
     trials = SweepStore(world["root"], world["sweep"]).trials().values()
     assert int(page.get_attribute("#stopping", "data-traces")) == len(trials)
@@ -243,6 +244,7 @@ def test_a_running_sweep_page_shows_a_new_value_without_a_reload(page, tmp_path)
                 assert time.monotonic() < end and sweep.poll() is None, sweep.stderr.read() if sweep.poll() is not None else "no sweep"
                 time.sleep(0.2)
             loaded(page, f"{server.base}/sweeps/{ids[0]}")
+            page.locator("#stopping").scroll_into_view_if_needed()  # drawn once near the screen
             page.wait_for_function("(document.getElementById('stopping').data || []).some(t => t.y.includes(1))",
                                    timeout=60_000)
             page.evaluate("window.__same_page = true")

@@ -55,8 +55,26 @@
   function every(ms, fn) { if (REPORT) return; let busy = false; setInterval(async () => { if (busy) return; busy = true; try { await fn(); } finally { busy = false; } }, ms); }
   const layout = (title, extra) => Object.assign({ title: { text: esc(title), font: { size: 14 } }, margin: { l: 50, r: 20, t: 40, b: 40 }, height: 320, hovermode: "closest" }, extra || {});
   // plotly.js is a deferred script after this one: charts wait for it, tables do not
-  const plotlyReady = () => (window.Plotly ? Promise.resolve() : new Promise((res) => window.addEventListener("DOMContentLoaded", res, { once: true })));
+  const plotlyReady = () => (window.Plotly ? Promise.resolve() : new Promise((res) => window.addEventListener("DOMContentLoaded", res, { once: true }))).then(() => mark("plotly"));
   const plot = async (div, data, lay) => { await plotlyReady(); return Plotly.react(div, data, lay, { displaylogo: false, responsive: true }); };
+  // A chart below the fold is drawn when it scrolls near (Plotly takes the main thread ~0.1-1 s a
+  // chart here): the first screen is drawn first. Its latest drawing waits for it; a report
+  // (opened offline, screenshotted, printed) draws everything at once.
+  const pendingDraw = new Map(), onScreen = new WeakSet();
+  let firstScreen = Promise.resolve(); // the page's first charts: lazy ones wait for them
+  const observer = !REPORT && "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      onScreen.add(e.target); observer.unobserve(e.target);
+      const draw = pendingDraw.get(e.target); pendingDraw.delete(e.target);
+      if (draw) firstScreen.then(draw);
+    }
+  }, { rootMargin: "200px" }) : null;
+  function lazy(div, draw) {
+    if (!observer || onScreen.has(div)) return draw();
+    pendingDraw.set(div, draw); observer.observe(div);
+    return Promise.resolve();
+  }
   // the data is on the page: let the browser paint it before the charts take the main thread
   const shown = () => { mark("shown"); document.body.dataset.shown = "1"; return new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0))); };
 
@@ -130,18 +148,25 @@
       const image = /\.(png|jpe?g|gif|webp)$/i.test(a.name);
       return el("div", {}, link(href, `${a.name} (${a.size} bytes)`), image && !REPORT ? el("img", { class: "artifact", src: href, alt: a.name }) : null);
     });
-    const summary = Object.entries(run.summary).map(([k, s]) => [k, s.last, s.min, s.max, s.count]);
+    // per-class scores are a table and a bar chart by class, not one-point curves
+    const pc = run.per_class, byClass = new Set(pc ? pc.metrics : []);
+    const summary = Object.entries(run.summary).filter(([k]) => !byClass.has(k)).map(([k, s]) => [k, s.last, s.min, s.max, s.count]);
+    const pcBars = el("div", { class: "chart", id: "per-class-chart" });
+    const pcSection = pc ? section(`Per-class metrics (${pc.source})`, el("div", { id: "per-class" }, table(["class", ...pc.scores], pc.classes.map((c) => [c, ...pc.scores.map((k) => pc.rows[c][k])]))), pcBars) : null;
     fill(app, 
       el("h1", {}, "Run ", run.run_id),
       el("p", {}, statusCell(run.status), "  experiment ", run.experiment, run.sweep_id ? el("span", {}, "  sweep ", sweepLink(run.sweep_id), "  trial ", run.trial_id) : null, "  created ", run.created_at, run.finished_at ? "  finished " + run.finished_at : ""),
       run.note ? el("p", { class: "muted" }, "note: ", run.note) : null,
       section("Re-run", el("pre", { id: "rerun" }, run.rerun)),
       section("Metrics (last / min / max / values)", table(["metric", "last", "min", "max", "values"], summary)),
+      pcSection,
       section("Curves", charts),
       section("Params", kv(run.params)),
       section("Context", kv(run.context)),
       section("Artifacts", arts.length ? arts : el("p", { class: "muted" }, "none")));
     await shown();
+    const bars = pc ? pc.scores.filter((k) => k !== "support") : [];
+    if (bars.length) plot(pcBars, bars.map((k) => ({ type: "bar", name: esc(k), x: pc.classes.map(esc), y: pc.classes.map((c) => pc.rows[c][k]) })), layout("by class", { barmode: "group", yaxis: { range: [0, 1] } }));
     const divs = {};
     let version = null;
     async function refresh() {
@@ -149,8 +174,10 @@
       pending = null;
       const got = (first && (await first)) || (await get(curvesUrl + (version === null ? "" : "?version=" + version)));
       version = got.version;
+      mark("curves");
       if (!got.curves) return;
       for (const [name, c] of Object.entries(got.curves)) {
+        if (byClass.has(name)) continue;
         if (!divs[name]) { divs[name] = el("div", { class: "chart", "data-metric": name }); charts.append(divs[name]); }
         const sampled = c.count > c.x.length ? ` (${c.x.length} of ${c.count} points, min/max per bucket)` : "";
         await plot(divs[name], [{ x: c.x, y: c.y.map(num), mode: c.x.length > 1 ? "lines" : "markers", name: esc(name) }], layout(name + sampled, { xaxis: { title: { text: "step" } } }));
@@ -249,6 +276,8 @@
     fill(app, head, section("Best so far", best), section("Parallel coordinates", par), section("Parameter importance (fANOVA) and correlation", imp),
       section("Slice plots", slices), section("Early stopping: every trial's curve", stop), section("Trials", trials));
     let sweep = null, importanceKey = null, lastSweep = "";
+    const sliceDivs = {};
+    let drawnFirst = null;
     async function refreshSweep() {
       let got;
       try { got = await get(base); } catch (e) { head.replaceChildren(); fail(head, e); return; }
@@ -267,7 +296,7 @@
       if (key !== importanceKey) { importanceKey = key; refreshImportance(); }
       const values = s.trials.map((t) => t.value);
       const drawn = [plot(best, [{ x: s.trials.map((t, i) => i + 1), y: values, mode: "markers", name: "trial value", text: s.trials.map((t) => esc(t.trial_id)) },
-        { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far, mode: "lines", line: { shape: "hv" }, name: "best so far" }], layout(s.metric || "", { xaxis: { title: { text: "trial" } } }))];
+        { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far, mode: "lines", line: { shape: "hv" }, name: "best so far" }], layout(s.metric || "", { xaxis: { title: { text: "trial" } } })).then(() => mark("best"))];
       const dims = s.params.map((p) => {
         const vals = done.map((t) => t.params[p]);
         if (vals.every((v) => typeof v === "number")) return { label: esc(p), values: vals };
@@ -275,13 +304,14 @@
         return { label: esc(p), values: vals.map((v) => cats.indexOf(fmt(v))), tickvals: cats.map((_, i) => i), ticktext: cats.map(esc) };
       });
       dims.push({ label: esc(s.metric || "value"), values: done.map((t) => t.value) });
-      drawn.push(plot(par, [{ type: "parcoords", line: { color: done.map((t) => t.value), colorscale: "Viridis", showscale: true, reversescale: s.goal === "minimize" }, dimensions: dims }], layout(`${done.length} completed trial(s)`, { height: 380, margin: { l: 60, r: 60, t: 60, b: 30 } })));
+      firstScreen = Promise.all(drawn.concat([new Promise((res) => { drawnFirst = res; })]));
+      drawn.push(plot(par, [{ type: "parcoords", line: { color: done.map((t) => t.value), colorscale: "Viridis", showscale: true, reversescale: s.goal === "minimize" }, dimensions: dims }], layout(`${done.length} completed trial(s)`, { height: 380, margin: { l: 60, r: 60, t: 60, b: 30 } })).then(() => { mark("parcoords"); drawnFirst(); }));
       par.dataset.lines = String(done.length);
-      slices.replaceChildren(...s.params.map((p) => el("div", { class: "chart", "data-param": p })));
-      s.params.forEach((p, i) => {
-        const d = slices.children[i]; // plotted once in the page, so it takes the grid cell's width
-        drawn.push(plot(d, [{ x: done.map((t) => (typeof t.params[p] === "number" ? t.params[p] : fmt(t.params[p]))), y: done.map((t) => t.value), mode: "markers", text: done.map((t) => esc(t.trial_id)), marker: { color: done.map((_, i) => i), colorscale: "Blues" } }],
-          layout(p, { xaxis: { title: { text: esc(p) } }, yaxis: { title: { text: esc(s.metric || "") } }, height: 280 })));
+      s.params.forEach((p) => {
+        // one div per param for the page's life: once it has been on screen it redraws at once
+        const d = sliceDivs[p] || (sliceDivs[p] = slices.appendChild(el("div", { class: "chart", "data-param": p })));
+        drawn.push(lazy(d, () => plot(d, [{ x: done.map((t) => (typeof t.params[p] === "number" ? t.params[p] : fmt(t.params[p]))), y: done.map((t) => t.value), mode: "markers", text: done.map((t) => esc(t.trial_id)), marker: { color: done.map((_, i) => i), colorscale: "Blues" } }],
+          layout(p, { xaxis: { title: { text: esc(p) } }, yaxis: { title: { text: esc(s.metric || "") } }, height: 280 }))));
       });
       await Promise.all(drawn);
       mark("charts");
@@ -296,7 +326,7 @@
       const bar = el("div", {});
       imp.replaceChildren(table(["param", "importance (fANOVA)", "correlation"], rows), bar);
       imp.dataset.first = names[0];
-      await plot(bar, [{ type: "bar", orientation: "h", x: names.map((n) => got.fanova[n]).reverse(), y: names.map(esc).reverse() }], layout(`over ${got.trials} completed trial(s)`, { height: 60 + 30 * names.length, margin: { l: 160, r: 20, t: 40, b: 30 } }));
+      await lazy(bar, () => plot(bar, [{ type: "bar", orientation: "h", x: names.map((n) => got.fanova[n]).reverse(), y: names.map(esc).reverse() }], layout(`over ${got.trials} completed trial(s)`, { height: 60 + 30 * names.length, margin: { l: 160, r: 20, t: 40, b: 30 } })));
     }
     let curvesVersion = null;
     async function refreshCurves() {
@@ -322,8 +352,9 @@
       const bands = (sweep.stopping && sweep.stopping.bands || []).filter((b) => b <= top * 1.5);
       const shapes = bands.map((b) => ({ type: "line", x0: b, x1: b, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#b35900" } }));
       const notes = bands.map((b) => ({ x: b, yref: "paper", y: 1.02, text: "band " + b, showarrow: false, font: { size: 10, color: "#b35900" } }));
-      await plot(stop, traces, layout(`${sweep.metric} by iteration; ${sweep.stopping ? sweep.stopping.type + " bands dotted, pruned trials end in ×" : "no early stopping"}`, { shapes, annotations: notes, height: 380, xaxis: { title: { text: "iteration (n-th value)" } } }));
-      stop.dataset.traces = String(Object.keys(got.curves).length);
+      const drawStop = () => plot(stop, traces, layout(`${sweep.metric} by iteration; ${sweep.stopping ? sweep.stopping.type + " bands dotted, pruned trials end in ×" : "no early stopping"}`, { shapes, annotations: notes, height: 380, xaxis: { title: { text: "iteration (n-th value)" } } }))
+        .then(() => { stop.dataset.traces = String(Object.keys(got.curves).length); });
+      await lazy(stop, drawStop);
       document.body.dataset.curves = curvesVersion;
     }
     await refreshSweep();
