@@ -31,6 +31,12 @@ PROGRAM = textwrap.dedent("""
             while time.time() < end:
                 pass  # busy: CPU in use
             run.log({"loss": 1 / (step + 1)}, step=step)
+        # a loaded machine may starve the sampling thread while the loop above holds the GIL:
+        # wait (sleeping, so it runs) until three samples are in, rather than for a fixed time
+        deadline = time.time() + 60
+        while ((run.dir / "metrics.csv").read_text().count("system/proc_rss_mb") < 3
+               and time.time() < deadline):
+            time.sleep(0.05)
     child.kill()
     print(run.id)
 """)
