@@ -70,7 +70,7 @@ def test_show_and_plot_of_a_long_run_give_its_summary_and_its_spike(workdir):
     proc = run_cli("plot", "loss", run_id, "-o", "c.png", check=True)
     assert (workdir / "c.png").stat().st_size > 0, proc.stderr
     args = type("A", (), {"dir": None, "run_ids": [run_id], "metric": "loss"})()
-    from exptrack_core.cli.runs import plot_curves
+    from exptrack_core.cli.plot import plot_curves
 
     points = plot_curves(args, points=100)[1][run_id]
     assert len(points) <= 402

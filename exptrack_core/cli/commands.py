@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the PNG (default curves.png; with --dvc a directory, default "
                    "dvc_plots_offline)")
     _add_dir(p)
-    p.set_defaults(func=_cmd("runs", "cmd_plot"))
+    p.set_defaults(func=_cmd("plot", "cmd_plot"))
 
     p = sub.add_parser("ui", help="a live local dashboard of the runs and sweeps (read-only)")
     p.add_argument("--port", type=int, default=8765, help="default 8765 (0: any free port)")
