@@ -30,7 +30,7 @@ from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
-from exptrack_core.sweep.ledger import TrialLedger
+from exptrack_core.sweep.ledger import TrialLedger, point_key
 from exptrack_core.sweep.processes import (group_alive, interrupts_held, process_of,
                                            sigterm_interrupts, stop_orphan)
 from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
@@ -72,7 +72,6 @@ class SweepRunner:
         self.max_retries = max_retries
         self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
         self.resuming: dict[str, TrialRecord] = {}  # point -> the killed trial its re-run continues
-        self.attempts: dict[str, int] = {}  # trial id -> its attempt now running (1 if absent)
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
@@ -137,7 +136,7 @@ class SweepRunner:
                     pass
                 self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
                 self.rerun.append(t.params)
-                self.resuming[_point(t.params)] = t
+                self.resuming[point_key(t.params)] = t
 
     def _read_run(self, t: TrialRecord) -> dict[str, Any]:
         try:
@@ -160,7 +159,7 @@ class SweepRunner:
         full = {**params, **self.fixed}  # -S on the command line beats the config
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
-        resumed = self.resuming.pop(_point(params), None)
+        resumed = self.resuming.pop(point_key(params), None)
         if resumed is not None and not _saved_checkpoints(self.tracker, resumed.run_id):
             # nothing saved to continue from: the re-run starts over in a run of its own (a new
             # trial of the same point), and the killed run keeps the steps it logged
@@ -186,7 +185,6 @@ class SweepRunner:
                 experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
                 description=description, sweep_id=self.store.id,
                 trial_id=trial_id, context={"sweep": self.store.id})
-        self.attempts[trial_id] = attempt
         record = TrialRecord(trial_id, run_id, recorded, started_at=time.time(), attempt=attempt)
         with interrupts_held():  # journaled means in flight: Ctrl+C's clean-up must see it
             self.trials[trial_id] = record
@@ -269,7 +267,7 @@ class SweepRunner:
     def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
         """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
         then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
-        key = _point(t.params)
+        key = point_key(t.params)
         if self.retries.get(key, 0) < self.max_retries:
             self.retries[key] = self.retries.get(key, 0) + 1
             self.rerun.append(t.params)
@@ -401,10 +399,6 @@ def _saved_checkpoints(tracker: Any, run_id: str) -> bool:
         return any((Path(tracker.run_dir(run_id)) / CHECKPOINTS_DIR).iterdir())
     except (OSError, TypeError, ValueError):
         return False
-
-
-def _point(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
 
 
 def build_executor(name: str, options: dict[str, Any]) -> Any:

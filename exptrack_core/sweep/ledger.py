@@ -29,7 +29,7 @@ class TrialLedger:
     def track(self, t: TrialRecord) -> None:
         """Bring what is kept of ``t`` up to date after it was added or moved."""
         view = TrialView.of(t.as_history())
-        key = _key(t.params)
+        key = point_key(t.params)
         if t.trial_id not in self._view_at:
             self._view_at[t.trial_id] = len(self.views)
             self.views.append(view)
@@ -63,11 +63,11 @@ class TrialLedger:
 
     def next_attempt(self, params: dict[str, Any]) -> int:
         """1 + how many trials of this sweep ran the same point before (a re-run supersedes)."""
-        return self._attempts.get(_key(params), 0) + 1
+        return self._attempts.get(point_key(params), 0) + 1
 
 
-def _key(params: dict[str, Any]) -> str:
+def point_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-__all__ = ["TrialLedger"]
+__all__ = ["TrialLedger", "point_key"]
