@@ -42,8 +42,23 @@ def scan() -> dict[str, Any]:
                                "editable": bool((info.get("dir_info") or {}).get("editable"))}
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass
+        elif (checkout := _source_checkout(dist)) is not None:
+            local[name] = {"url": checkout.as_uri(), "editable": True}
     return {"distributions": dict(sorted(versions.items(), key=lambda kv: kv[0].lower())),
             "local": local}
+
+
+def _source_checkout(dist: Any) -> Path | None:
+    """The project directory of an ``*.egg-info`` that a build left in a source tree on
+    ``sys.path`` (``python -m pytest`` puts the checkout first): the package imports from there,
+    in place, as an editable install does, though the directory has no PEP 610 record."""
+    path = getattr(dist, "_path", None)
+    if path is None or not str(path).endswith(".egg-info"):
+        return None
+    parent = Path(path).resolve().parent
+    if (parent / "pyproject.toml").is_file() or (parent / "setup.py").is_file():
+        return parent
+    return None
 
 
 def _name_version(metadata: str) -> tuple[str | None, str | None]:

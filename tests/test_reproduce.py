@@ -149,3 +149,20 @@ def test_installing_or_upgrading_a_package_changes_what_the_next_run_records(tmp
     assert recorded()["toy-dist"] == "0.1" and recorded()["toy-dist"] == "0.1"
     install("0.2")
     assert recorded()["toy-dist"] == "0.2"
+
+
+def test_a_checkout_on_sys_path_with_a_build_s_egg_info_is_recorded_as_an_editable_source(tmp_path):
+    """CI's case: ``pip install -e .`` leaves ``exptrack.egg-info`` in the checkout and
+    ``python -m pytest`` puts the checkout first on sys.path, so the egg-info (no PEP 610 record)
+    is the distribution that imports; ``reproduce`` must still say 'install this directory'."""
+    src = toy_package(tmp_path, "0.3")
+    info = src / "toy_dist.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: toy-dist\nVersion: 0.3\n")
+    program = ("import json\nfrom exptrack_core import environment\n"
+               "print(json.dumps(environment.scan()['local'].get('toy-dist')))\n")
+    proc = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(src),
+                                          "EXPTRACK_CACHE_DIR": "off"}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"url": src.resolve().as_uri(), "editable": True}
