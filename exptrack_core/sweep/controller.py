@@ -7,7 +7,8 @@ sweep never re-runs a trial that ended and re-runs those that were in flight.
 
 Around it: ``states`` (a trial's state machine, how an exit ends it), ``journal`` (where each move
 is written), ``ledger`` (what the loop keeps of its trials), ``processes`` (orphans, SIGTERM),
-``outcome`` (ranking, the result), ``curves``/``stopping`` (early stopping's input).
+``outcome`` (ranking, the result), ``curves``/``stopping`` (early stopping's input), ``reruns``
+(which killed trials run again, and whether a re-run continues its run).
 """
 
 from __future__ import annotations
@@ -23,19 +24,20 @@ from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import FixedPoints, Views, suggest  # noqa: F401 (FixedPoints: promote)
 from exptrack_core.secrets import redact_params
-from exptrack_core.run import (CHECKPOINTS_DIR, ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
+from exptrack_core.run import (ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
                                ENV_TRACKER, ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
-from exptrack_core.sweep.ledger import TrialLedger, point_key
+from exptrack_core.sweep.ledger import TrialLedger
 from exptrack_core.sweep.processes import (group_alive, interrupts_held, process_of,
                                            sigterm_interrupts, stop_orphan)
 from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
+from exptrack_core.sweep.reruns import Reruns
 from exptrack_core.sweep.states import exit_state_of
 from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
@@ -70,15 +72,13 @@ class SweepRunner:
         self.backends = backends
         self.max_failures = max_failures
         self.max_retries = max_retries
-        self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
-        self.resuming: dict[str, TrialRecord] = {}  # point -> the killed trial its re-run continues
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
         self.progress = progress
         self.trials: dict[str, TrialRecord] = {}
         self.ledger = TrialLedger(self.goal)
-        self.rerun: list[dict[str, Any]] = []
+        self.reruns = Reruns(self.tracker, max_retries)
         self.failures_in_a_row = 0
         self.message = ""
         self.followers: dict[str, Any] = {}   # trials whose scripts' own records we follow
@@ -135,8 +135,7 @@ class SweepRunner:
                 except Exception:
                     pass
                 self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
-                self.rerun.append(t.params)
-                self.resuming[point_key(t.params)] = t
+                self.reruns.add(t)
 
     def _read_run(self, t: TrialRecord) -> dict[str, Any]:
         try:
@@ -159,11 +158,7 @@ class SweepRunner:
         full = {**params, **self.fixed}  # -S on the command line beats the config
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
-        resumed = self.resuming.pop(point_key(params), None)
-        if resumed is not None and not _saved_checkpoints(self.tracker, resumed.run_id):
-            # nothing saved to continue from: the re-run starts over in a run of its own (a new
-            # trial of the same point), and the killed run keeps the steps it logged
-            resumed = None
+        resumed = self.reruns.continued(params)  # None: a new trial (see reruns)
         # a re-run from a checkpoint continues its trial: same id, same run, next attempt
         trial_id = resumed.trial_id if resumed is not None else self._next_trial_id()
         inner = getattr(self.strategy, "inner", self.strategy)  # a TrialFeed wraps the strategy
@@ -247,7 +242,7 @@ class SweepRunner:
         if write:  # the run's record follows the trial's state
             self.tracker.set_status(t.run_id, status, note=note)
         if status == "killed" and not self._stopping:
-            status, note = self._retry_or_fail(t, done.returncode, note)
+            status, note = self.reruns.retry_or_fail(t, done.returncode, note)
         value = metric_value(run, self.metric)
         self._end(t, status, value, note)
         if status in ("failed", "killed") and not self._stopping:
@@ -263,20 +258,6 @@ class SweepRunner:
         with interrupts_held():
             for done in self.executor.poll():
                 self._settle(done)
-
-    def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
-        """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
-        then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
-        key = point_key(t.params)
-        if self.retries.get(key, 0) < self.max_retries:
-            self.retries[key] = self.retries.get(key, 0) + 1
-            self.rerun.append(t.params)
-            self.resuming[key] = t
-            return "killed", note
-        note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
-                f"not re-run again (--max-retries {self.max_retries})")
-        self.tracker.set_status(t.run_id, "failed", note=note)
-        return "failed", note
 
     # -- the loop -------------------------------------------------------------------------------
     _stopping = False
@@ -373,12 +354,12 @@ class SweepRunner:
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
             # a killed trial is re-run even once the strategy has nothing new to suggest
-            while (self.rerun or not exhausted) and not capped and self.executor.free_slots > 0:
-                if self.rerun and getattr(self.strategy, "closed", lambda: False)():
-                    self.rerun.clear()  # a re-run is a new attempt: none after the time budget
+            while (self.reruns or not exhausted) and not capped and self.executor.free_slots > 0:
+                if self.reruns and getattr(self.strategy, "closed", lambda: False)():
+                    self.reruns.clear()  # a re-run is a new attempt: none after the time budget
                     exhausted = True
                     break
-                params = self.rerun.pop(0) if self.rerun else suggest(
+                params = self.reruns.next() if self.reruns else suggest(
                     self.strategy, self.history(), self._next_trial_id())
                 if params is None:
                     exhausted = True
@@ -387,18 +368,10 @@ class SweepRunner:
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
                 self._settle_ended()  # an inline trial has already ended
             if not self.executor.running() and not self.ledger.in_flight:
-                if (exhausted and not self.rerun) or capped:
+                if (exhausted and not self.reruns) or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
             time.sleep(POLL_S)
-
-
-def _saved_checkpoints(tracker: Any, run_id: str) -> bool:
-    """Whether a killed attempt left anything in its ``run.checkpoint_dir`` to resume from."""
-    try:
-        return any((Path(tracker.run_dir(run_id)) / CHECKPOINTS_DIR).iterdir())
-    except (OSError, TypeError, ValueError):
-        return False
 
 
 def build_executor(name: str, options: dict[str, Any]) -> Any:

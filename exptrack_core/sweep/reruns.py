@@ -1,0 +1,75 @@
+"""Re-running a trial that did not end by itself: how often, and whether it continues its run.
+
+A trial killed (or crashed) while its sweep ran, or left in flight by a controller that stopped,
+has its grid point run again: at most ``--max-retries`` times for the kills this controller saw,
+after which it ends ``failed`` (a program that always dies of a signal cannot keep a sweep alive).
+The re-run continues the same trial and run (its next attempt, ``EXPTRACK_ATTEMPT``) only when
+the attempt before it saved a checkpoint to ``run.checkpoint_dir``; with nothing to continue from
+it starts over as a new trial of the same point, and the killed run keeps the steps it logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from exptrack_core.run import CHECKPOINTS_DIR
+from exptrack_core.sweep.ledger import point_key
+from exptrack_core.sweep.states import TrialRecord
+
+
+class Reruns:
+    """The points waiting to run again, in order, and the trials their re-runs may continue."""
+
+    def __init__(self, tracker: Any, max_retries: int):
+        self.tracker = tracker
+        self.max_retries = max_retries
+        self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
+        self.resuming: dict[str, TrialRecord] = {}  # point -> the killed trial its re-run continues
+        self.queue: list[dict[str, Any]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.queue)
+
+    def add(self, t: TrialRecord) -> None:
+        """Run ``t``'s point again (a trial the last controller left in flight)."""
+        self.queue.append(t.params)
+        self.resuming[point_key(t.params)] = t
+
+    def next(self) -> dict[str, Any]:
+        return self.queue.pop(0)
+
+    def clear(self) -> None:
+        self.queue.clear()
+
+    def retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
+        """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
+        then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
+        key = point_key(t.params)
+        if self.retries.get(key, 0) < self.max_retries:
+            self.retries[key] = self.retries.get(key, 0) + 1
+            self.add(t)
+            return "killed", note
+        note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
+                f"not re-run again (--max-retries {self.max_retries})")
+        self.tracker.set_status(t.run_id, "failed", note=note)
+        return "failed", note
+
+    def continued(self, params: dict[str, Any]) -> TrialRecord | None:
+        """The trial a launch of ``params`` continues, or None: a new trial (nothing to resume
+        from, or not a re-run)."""
+        resumed = self.resuming.pop(point_key(params), None)
+        if resumed is not None and not saved_checkpoints(self.tracker, resumed.run_id):
+            return None
+        return resumed
+
+
+def saved_checkpoints(tracker: Any, run_id: str) -> bool:
+    """Whether a killed attempt left anything in its ``run.checkpoint_dir`` to resume from."""
+    try:
+        return any((Path(tracker.run_dir(run_id)) / CHECKPOINTS_DIR).iterdir())
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+__all__ = ["Reruns", "saved_checkpoints"]
