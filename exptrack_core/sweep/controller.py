@@ -38,7 +38,7 @@ from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_res
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.reruns import Reruns
-from exptrack_core.sweep.states import exit_state_of
+from exptrack_core.sweep.states import RERUN, exit_state_of
 from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
 
@@ -121,7 +121,8 @@ class SweepRunner:
             if not t.in_flight:
                 continue
             run = self._read_run(t)
-            if run.get("status") == "running" or group_alive(t.process):
+            orphan = run.get("status") == "running" or group_alive(t.process)
+            if orphan:
                 # an orphan of the killed controller, still running: stop it (or let it finish
                 # within the grace period), so it never completes beside its re-run
                 stop_orphan(t.process, run.get("owner"))
@@ -129,13 +130,17 @@ class SweepRunner:
             status = run.get("status")
             if status in ENDED:  # it finished; only its end was not journaled
                 self._end(t, status, metric_value(run, self.metric), run.get("note"))
-            else:
-                try:
-                    self.tracker.set_status(t.run_id, "killed", note="in flight when the sweep stopped")
-                except Exception:
-                    pass
-                self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
-                self.reruns.add(t)
+                continue
+            # launched, found gone, and it recorded no signal: no one saw how it ended (states)
+            end, why = ("crashed", "its process was gone when the sweep resumed") if (
+                t.status == "running" and not orphan and status != "killed") else (
+                "killed", "in flight when the sweep stopped")
+            try:
+                self.tracker.set_status(t.run_id, end, note=why)
+            except Exception:
+                pass
+            self._end(t, end, None, f"{why}; re-run")
+            self.reruns.add(t)
 
     def _read_run(self, t: TrialRecord) -> dict[str, Any]:
         try:
@@ -236,16 +241,17 @@ class SweepRunner:
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
         status, note, write = exit_state_of(
             recorded, note, done.returncode, done.error, pruned=t.trial_id in self.pruning,
-            timed_out=self.trial_timeout if t.trial_id in self.timing_out else None)
+            timed_out=self.trial_timeout if t.trial_id in self.timing_out else None,
+            lost=getattr(done, "lost", None))
         self.timing_out.discard(t.trial_id)
         self.pruning.discard(t.trial_id)
         if write:  # the run's record follows the trial's state
             self.tracker.set_status(t.run_id, status, note=note)
-        if status == "killed" and not self._stopping:
-            status, note = self.reruns.retry_or_fail(t, done.returncode, note)
+        if status in RERUN and not self._stopping:
+            status, note = self.reruns.retry_or_fail(t, status, done.returncode, note)
         value = metric_value(run, self.metric)
         self._end(t, status, value, note)
-        if status in ("failed", "killed") and not self._stopping:
+        if status in ("failed",) + RERUN and not self._stopping:
             self.failures_in_a_row += 1  # a trial killed under a live sweep is a failure too
         elif status in ("completed", "pruned"):
             self.failures_in_a_row = 0

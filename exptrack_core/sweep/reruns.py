@@ -1,7 +1,8 @@
 """Re-running a trial that did not end by itself: how often, and whether it continues its run.
 
-A trial killed (or crashed) while its sweep ran, or left in flight by a controller that stopped,
-has its grid point run again: at most ``--max-retries`` times for the kills this controller saw,
+A trial killed or crashed (``states.RERUN``) while its sweep ran, or left in flight by a
+controller that stopped, has its grid point run again: at most ``--max-retries`` times for the
+ends this controller saw (a resume re-runs what was in flight once more: the user asked for it),
 after which it ends ``failed`` (a program that always dies of a signal cannot keep a sweep alive).
 The re-run continues the same trial and run (its next attempt, ``EXPTRACK_ATTEMPT``) only when
 the attempt before it saved a checkpoint to ``run.checkpoint_dir``; with nothing to continue from
@@ -42,16 +43,19 @@ class Reruns:
     def clear(self) -> None:
         self.queue.clear()
 
-    def retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
-        """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
-        then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
+    def retry_or_fail(self, t: TrialRecord, status: str, code: int,
+                      note: str | None) -> tuple[str, str | None]:
+        """A trial killed or crashed (``status``) while the sweep ran: run its point again, at
+        most ``max_retries`` times, then end it failed, so a program that always dies of a
+        signal (or a node that always fails) cannot keep a sweep alive."""
         key = point_key(t.params)
         if self.retries.get(key, 0) < self.max_retries:
             self.retries[key] = self.retries.get(key, 0) + 1
             self.add(t)
-            return "killed", note
-        note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
-                f"not re-run again (--max-retries {self.max_retries})")
+            return status, note
+        how = f"exit code {code}" if status == "killed" else note or "its process was lost"
+        note = (f"{status} ({how}) on attempt {self.retries.get(key, 0) + 1}, after "
+                f"{self.retries.get(key, 0)} re-runs; not re-run again (--max-retries {self.max_retries})")
         self.tracker.set_status(t.run_id, "failed", note=note)
         return "failed", note
 
