@@ -164,7 +164,8 @@ class Executor(Protocol):
     def launch(self, trial: TrialLaunch) -> None: ...
 
     def poll(self) -> list[TrialExit]:
-        """The trials that ended since the last poll."""
+        """The trials that ended since the last poll; ``TrialExit.lost`` says why for one whose
+        process was lost with no exit status seen (a node died): it ends ``crashed``."""
 
     def running(self) -> list[TrialLaunch]: ...
 
