@@ -9,9 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
+import exptrack
 from exptrack_core.sweep import lifecycle
 from exptrack_core.sweep.config import SweepConfig
 from exptrack_core.sweep.journal import SweepStore
@@ -72,6 +74,26 @@ def test_runs_and_sweeps_agree_after_a_sweep_with_every_kind_of_ending(workdir):
     # selfkill: killed, re-run once as a new trial (nothing saved to continue), failed then
     assert agreeing_views(workdir) == {"completed": 1, "failed": 2, "timed_out": 1, "pruned": 1,
                                        "killed": 1}
+
+
+def test_runs_and_sweeps_agree_after_ctrl_c_and_after_the_resume(workdir):
+    (workdir / "train.py").write_text(ENDINGS)
+    (workdir / "params.yaml").write_text(SWEEP % "ok, slow")
+    controller = subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--quiet",
+                                   "--trial-timeout", "30"], cwd=workdir,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(
+            r["params"]["mode"] == "slow" and r["status"] == "running" and r["summary"]
+            for r in exptrack.ExperimentTracker().list_runs()):
+        time.sleep(0.2)
+    controller.send_signal(signal.SIGINT)  # Ctrl+C while the slow trial runs
+    assert controller.wait(30) == 130
+    assert agreeing_views(workdir) == {"completed": 1, "killed": 1}
+    sweep_id = json.loads(run_cli("sweeps", "--json", cwd=workdir, check=True).stdout)[0]["sweep_id"]
+    run_cli("sweep", "--resume", sweep_id, "--quiet", "--trial-timeout", "2", cwd=workdir, check=True)
+    # the stopped point ran again as a new trial, stopped by its time limit this time
+    assert agreeing_views(workdir) == {"completed": 1, "killed": 1, "timed_out": 1}
 
 
 class LosesItsWorkers(ProcessExecutor):
