@@ -37,7 +37,7 @@ from exptrack_core.sweep.processes import (group_alive, interrupts_held, process
 from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
-from exptrack_core.sweep.reruns import Reruns
+from exptrack_core.sweep.reruns import Reruns, left_in_flight
 from exptrack_core.sweep.states import RERUN, exit_state_of
 from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
@@ -131,10 +131,7 @@ class SweepRunner:
             if status in ENDED:  # it finished; only its end was not journaled
                 self._end(t, status, metric_value(run, self.metric), run.get("note"))
                 continue
-            # launched, found gone, and it recorded no signal: no one saw how it ended (states)
-            end, why = ("crashed", "its process was gone when the sweep resumed") if (
-                t.status == "running" and not orphan and status != "killed") else (
-                "killed", "in flight when the sweep stopped")
+            end, why = left_in_flight(t, status, stopped=orphan)
             try:
                 self.tracker.set_status(t.run_id, end, note=why)
             except Exception:
@@ -173,13 +170,7 @@ class SweepRunner:
         attempt = self.ledger.next_attempt(recorded)
         if resumed is not None:
             run_id = resumed.run_id
-            # pending again, as a new trial's run is (running, the sweep's context only), so the
-            # next attempt may join it; the claim set_status takes is let go at once. The journal
-            # names the attempt now running, so a late finish of an earlier one is superseded.
-            self.tracker.set_status(run_id, "running", note=f"attempt {attempt}, continuing "
-                                                            f"attempt {attempt - 1}")
-            self.tracker.close(run_id)
-            self.tracker.log_context(run_id, {"sweep": self.store.id})
+            self.reruns.reopen(run_id, attempt, self.store.id)
         else:
             run_id = self.tracker.create_run(
                 experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},

@@ -59,6 +59,16 @@ class Reruns:
         self.tracker.set_status(t.run_id, "failed", note=note)
         return "failed", note
 
+    def reopen(self, run_id: str, attempt: int, sweep_id: str) -> None:
+        """Make a continued trial's run pending again, as a new trial's run is (running, the
+        sweep's context only), so the next attempt may join it; the claim ``set_status`` takes is
+        let go at once. The journal names the attempt now running, so a late finish of an
+        earlier one is superseded."""
+        self.tracker.set_status(run_id, "running", note=f"attempt {attempt}, continuing "
+                                                        f"attempt {attempt - 1}")
+        self.tracker.close(run_id)
+        self.tracker.log_context(run_id, {"sweep": sweep_id})
+
     def continued(self, params: dict[str, Any]) -> TrialRecord | None:
         """The trial a launch of ``params`` continues, or None: a new trial (nothing to resume
         from, or not a re-run)."""
@@ -66,6 +76,18 @@ class Reruns:
         if resumed is not None and not saved_checkpoints(self.tracker, resumed.run_id):
             return None
         return resumed
+
+
+def left_in_flight(t: TrialRecord, recorded: str | None, *, stopped: bool) -> tuple[str, str]:
+    """How a trial the last controller left in flight ended, as a resumed sweep finds it (one
+    whose run recorded a final end is ended so, by the caller): ``(state, why)``.
+
+    ``killed`` when it recorded the signal it got (its controller's death sends SIGTERM) or this
+    sweep had to stop it (``stopped``: an orphan still running), or when it never launched;
+    ``crashed`` when it launched and is gone with no end recorded: no one saw how it ended."""
+    if t.status == "running" and not stopped and recorded != "killed":
+        return "crashed", "its process was gone when the sweep resumed"
+    return "killed", "in flight when the sweep stopped"
 
 
 def saved_checkpoints(tracker: Any, run_id: str) -> bool:
@@ -76,4 +98,4 @@ def saved_checkpoints(tracker: Any, run_id: str) -> bool:
         return False
 
 
-__all__ = ["Reruns", "saved_checkpoints"]
+__all__ = ["Reruns", "left_in_flight", "saved_checkpoints"]
