@@ -176,9 +176,10 @@ class Run:
         with self._lock:
             if self._status is not None:
                 return
-            if status not in FINAL_STATUSES:
+            ends = [s for s in FINAL_STATUSES if s != "crashed"]  # a sweep's record, not a program's
+            if status not in ends:
                 raise ExptrackError(
-                    f"invalid final status {status!r}; expected one of {', '.join(FINAL_STATUSES)}")
+                    f"invalid final status {status!r}; expected one of {', '.join(ends)}")
             if status == "completed" and self._stop_requested:
                 status = "pruned"
             self._status = status

@@ -70,6 +70,10 @@ def test_an_exit_status_says_how_a_trial_that_did_not_record_its_end_ended(code,
     ("completed", 0, {"pruned": True}, ("completed", None, False)),  # it ended by itself first
     ("killed", 143, {}, ("killed", None, False)),             # its own handler recorded it
     ("running", 3, {}, ("failed", "exit code 3: boom", True)),
+    # its executor lost it (a Ray node died): no exit status was seen, whatever code it gives
+    ("crashed", -9, {"lost": "node lost"}, ("crashed", "node lost", True)),
+    ("running", -9, {"lost": "node lost"}, ("crashed", "node lost", True)),
+    ("completed", -9, {"lost": "node lost"}, ("completed", None, False)),  # it had finished
 ])
 def test_how_an_exited_trial_ends_follows_what_it_recorded_and_how_it_exited(recorded, code, kw,
                                                                              expected):

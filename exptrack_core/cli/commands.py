@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-failures", type=int, default=3, metavar="N",
                    help="stop after N trials failed in a row (default 3)")
     p.add_argument("--max-retries", type=int, metavar="N",
-                   help="re-run a trial killed by a signal at most N times (default 1)")
+                   help="re-run a trial killed by a signal or crashed at most N times (default 1)")
     p.add_argument("--trial-timeout", metavar="SECONDS",
                    help="stop a trial after SECONDS (SIGTERM, then SIGKILL); it ends timed_out")
     p.add_argument("--seed", type=int, help="seed of the search (random, bayes)")

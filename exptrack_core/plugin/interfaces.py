@@ -9,10 +9,11 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 from exptrack_core.sweep.launch import TrialExit, TrialLaunch
 
 # What a run can end as. "running" is the only unfinished one; a running run whose process is
-# gone is shown as "crashed" by readers (it is never written as such).
+# gone is shown as "crashed" by readers, and a sweep writes "crashed" for a trial that ended so
+# (see exptrack_core.sweep.states): a program never ends itself crashed.
 # "timed_out": stopped by the sweep after its --trial-timeout; it keeps what it logged.
-STATUSES = ("running", "completed", "failed", "killed", "pruned", "timed_out")
-FINAL_STATUSES = ("completed", "failed", "killed", "pruned", "timed_out")
+STATUSES = ("running", "completed", "failed", "killed", "pruned", "timed_out", "crashed")
+FINAL_STATUSES = ("completed", "failed", "killed", "pruned", "timed_out", "crashed")
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Tracker(Protocol):
     controller, early stopping, the CLI); a tracker that lacks one breaks that caller.
 
     A run, as ``read_run``/``get_run``/``list_runs`` give it, is a dict with ``run_id``,
-    ``experiment_name``, ``status`` (one of ``STATUSES``, or ``crashed``), ``note``,
+    ``experiment_name``, ``status`` (one of ``STATUSES``), ``note``,
     ``created_at`` and ``finished_at`` (ISO text, ``None`` while running), ``params`` (nested),
     ``tags``, ``description``, ``sweep_id``, ``trial_id``, ``run_dir`` and ``summary``
     (``{metric: {"last", "min", "max", "count", "step"}}``); with history also ``metrics``
@@ -163,7 +164,8 @@ class Executor(Protocol):
     def launch(self, trial: TrialLaunch) -> None: ...
 
     def poll(self) -> list[TrialExit]:
-        """The trials that ended since the last poll."""
+        """The trials that ended since the last poll; ``TrialExit.lost`` says why for one whose
+        process was lost with no exit status seen (a node died): it ends ``crashed``."""
 
     def running(self) -> list[TrialLaunch]: ...
 

@@ -14,6 +14,7 @@ import inspect
 from typing import Any, Iterable, Mapping
 
 from exptrack_core.plugin.interfaces import SearchStrategy, TrialView
+from exptrack_core.sweep.states import RERUN
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,7 +50,7 @@ class FixedPoints:
         self.points = points
 
     def suggest(self, history: list[dict[str, Any]]) -> dict[str, Any] | None:
-        taken = [h["params"] for h in history if h["status"] != "killed"]
+        taken = [h["params"] for h in history if h["status"] not in RERUN]
         for point in self.points:
             if not any(all(p.get(k) == v for k, v in point.items()) for p in taken):
                 return dict(point)

@@ -7,7 +7,8 @@ sweep never re-runs a trial that ended and re-runs those that were in flight.
 
 Around it: ``states`` (a trial's state machine, how an exit ends it), ``journal`` (where each move
 is written), ``ledger`` (what the loop keeps of its trials), ``processes`` (orphans, SIGTERM),
-``outcome`` (ranking, the result), ``curves``/``stopping`` (early stopping's input).
+``outcome`` (ranking, the result), ``curves``/``stopping`` (early stopping's input), ``reruns``
+(which killed trials run again, and whether a re-run continues its run).
 """
 
 from __future__ import annotations
@@ -23,20 +24,21 @@ from exptrack_core.params import PARAMS_ENV, tree_or_flat
 from exptrack_core.plugin.registry import get_registry
 from exptrack_core.sweep.asking import FixedPoints, Views, suggest  # noqa: F401 (FixedPoints: promote)
 from exptrack_core.secrets import redact_params
-from exptrack_core.run import (CHECKPOINTS_DIR, ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
+from exptrack_core.run import (ENV_ATTEMPT, ENV_BACKENDS, ENV_DIR, ENV_EXPERIMENT, ENV_RUN_ID, ENV_SWEEP_ID,
                                ENV_TRACKER, ENV_TRIAL_ID, get_tracker, split_backends)
 from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import ENDED, SweepStore, TrialRecord
 from exptrack_core.sweep.groups import best_of_groups
 from exptrack_core.sweep.keys import watched_metric
-from exptrack_core.sweep.ledger import TrialLedger, point_key
+from exptrack_core.sweep.ledger import TrialLedger
 from exptrack_core.sweep.processes import (group_alive, interrupts_held, process_of,
                                            sigterm_interrupts, stop_orphan)
 from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_result,  # noqa: F401
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
-from exptrack_core.sweep.states import exit_state_of
+from exptrack_core.sweep.reruns import Reruns, left_in_flight
+from exptrack_core.sweep.states import RERUN, exit_state_of
 from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
 
@@ -70,15 +72,13 @@ class SweepRunner:
         self.backends = backends
         self.max_failures = max_failures
         self.max_retries = max_retries
-        self.retries: dict[str, int] = {}  # point -> re-runs after a kill, by this controller
-        self.resuming: dict[str, TrialRecord] = {}  # point -> the killed trial its re-run continues
         self.cwd = Path(cwd or os.getcwd())
         self.fixed = dict(fixed or {})
         self.objective = objective
         self.progress = progress
         self.trials: dict[str, TrialRecord] = {}
         self.ledger = TrialLedger(self.goal)
-        self.rerun: list[dict[str, Any]] = []
+        self.reruns = Reruns(self.tracker, max_retries)
         self.failures_in_a_row = 0
         self.message = ""
         self.followers: dict[str, Any] = {}   # trials whose scripts' own records we follow
@@ -121,7 +121,8 @@ class SweepRunner:
             if not t.in_flight:
                 continue
             run = self._read_run(t)
-            if run.get("status") == "running" or group_alive(t.process):
+            orphan = run.get("status") == "running" or group_alive(t.process)
+            if orphan:
                 # an orphan of the killed controller, still running: stop it (or let it finish
                 # within the grace period), so it never completes beside its re-run
                 stop_orphan(t.process, run.get("owner"))
@@ -129,14 +130,14 @@ class SweepRunner:
             status = run.get("status")
             if status in ENDED:  # it finished; only its end was not journaled
                 self._end(t, status, metric_value(run, self.metric), run.get("note"))
-            else:
-                try:
-                    self.tracker.set_status(t.run_id, "killed", note="in flight when the sweep stopped")
-                except Exception:
-                    pass
-                self._end(t, "killed", None, "in flight when the sweep stopped; re-run")
-                self.rerun.append(t.params)
-                self.resuming[point_key(t.params)] = t
+                continue
+            end, why = left_in_flight(t, status, stopped=orphan)
+            try:
+                self.tracker.set_status(t.run_id, end, note=why)
+            except Exception:
+                pass
+            self._end(t, end, None, f"{why}; re-run")
+            self.reruns.add(t)
 
     def _read_run(self, t: TrialRecord) -> dict[str, Any]:
         try:
@@ -159,11 +160,7 @@ class SweepRunner:
         full = {**params, **self.fixed}  # -S on the command line beats the config
         # a secret given with -S reaches the trial through its environment, never a file
         recorded = {**full, **redact_params({k: v for k, v in self.fixed.items() if k in full})}
-        resumed = self.resuming.pop(point_key(params), None)
-        if resumed is not None and not _saved_checkpoints(self.tracker, resumed.run_id):
-            # nothing saved to continue from: the re-run starts over in a run of its own (a new
-            # trial of the same point), and the killed run keeps the steps it logged
-            resumed = None
+        resumed = self.reruns.continued(params)  # None: a new trial (see reruns)
         # a re-run from a checkpoint continues its trial: same id, same run, next attempt
         trial_id = resumed.trial_id if resumed is not None else self._next_trial_id()
         inner = getattr(self.strategy, "inner", self.strategy)  # a TrialFeed wraps the strategy
@@ -173,13 +170,7 @@ class SweepRunner:
         attempt = self.ledger.next_attempt(recorded)
         if resumed is not None:
             run_id = resumed.run_id
-            # pending again, as a new trial's run is (running, the sweep's context only), so the
-            # next attempt may join it; the claim set_status takes is let go at once. The journal
-            # names the attempt now running, so a late finish of an earlier one is superseded.
-            self.tracker.set_status(run_id, "running", note=f"attempt {attempt}, continuing "
-                                                            f"attempt {attempt - 1}")
-            self.tracker.close(run_id)
-            self.tracker.log_context(run_id, {"sweep": self.store.id})
+            self.reruns.reopen(run_id, attempt, self.store.id)
         else:
             run_id = self.tracker.create_run(
                 experiment, params=tree_or_flat(recorded), tags={"sweep": self.store.id},
@@ -241,16 +232,17 @@ class SweepRunner:
             run = self.tracker.read_run(self.tracker.run_dir(t.run_id))
         status, note, write = exit_state_of(
             recorded, note, done.returncode, done.error, pruned=t.trial_id in self.pruning,
-            timed_out=self.trial_timeout if t.trial_id in self.timing_out else None)
+            timed_out=self.trial_timeout if t.trial_id in self.timing_out else None,
+            lost=getattr(done, "lost", None))
         self.timing_out.discard(t.trial_id)
         self.pruning.discard(t.trial_id)
         if write:  # the run's record follows the trial's state
             self.tracker.set_status(t.run_id, status, note=note)
-        if status == "killed" and not self._stopping:
-            status, note = self._retry_or_fail(t, done.returncode, note)
+        if status in RERUN and not self._stopping:
+            status, note = self.reruns.retry_or_fail(t, status, done.returncode, note)
         value = metric_value(run, self.metric)
         self._end(t, status, value, note)
-        if status in ("failed", "killed") and not self._stopping:
+        if status in ("failed",) + RERUN and not self._stopping:
             self.failures_in_a_row += 1  # a trial killed under a live sweep is a failure too
         elif status in ("completed", "pruned"):
             self.failures_in_a_row = 0
@@ -263,20 +255,6 @@ class SweepRunner:
         with interrupts_held():
             for done in self.executor.poll():
                 self._settle(done)
-
-    def _retry_or_fail(self, t: TrialRecord, code: int, note: str | None) -> tuple[str, str | None]:
-        """A trial killed while the sweep ran: run its point again, at most ``max_retries`` times,
-        then end it failed, so a program that always dies of a signal cannot keep a sweep alive."""
-        key = point_key(t.params)
-        if self.retries.get(key, 0) < self.max_retries:
-            self.retries[key] = self.retries.get(key, 0) + 1
-            self.rerun.append(t.params)
-            self.resuming[key] = t
-            return "killed", note
-        note = (f"killed (exit code {code}) on each of {self.retries.get(key, 0) + 1} attempts; "
-                f"not re-run again (--max-retries {self.max_retries})")
-        self.tracker.set_status(t.run_id, "failed", note=note)
-        return "failed", note
 
     # -- the loop -------------------------------------------------------------------------------
     _stopping = False
@@ -373,12 +351,12 @@ class SweepRunner:
                 return "completed"
             capped = self.run_cap is not None and self.counted() >= self.run_cap
             # a killed trial is re-run even once the strategy has nothing new to suggest
-            while (self.rerun or not exhausted) and not capped and self.executor.free_slots > 0:
-                if self.rerun and getattr(self.strategy, "closed", lambda: False)():
-                    self.rerun.clear()  # a re-run is a new attempt: none after the time budget
+            while (self.reruns or not exhausted) and not capped and self.executor.free_slots > 0:
+                if self.reruns and getattr(self.strategy, "closed", lambda: False)():
+                    self.reruns.clear()  # a re-run is a new attempt: none after the time budget
                     exhausted = True
                     break
-                params = self.rerun.pop(0) if self.rerun else suggest(
+                params = self.reruns.next() if self.reruns else suggest(
                     self.strategy, self.history(), self._next_trial_id())
                 if params is None:
                     exhausted = True
@@ -387,18 +365,10 @@ class SweepRunner:
                 capped = self.run_cap is not None and self.counted() >= self.run_cap
                 self._settle_ended()  # an inline trial has already ended
             if not self.executor.running() and not self.ledger.in_flight:
-                if (exhausted and not self.rerun) or capped:
+                if (exhausted and not self.reruns) or capped:
                     self.message = ("run_cap reached" if capped else "search space exhausted")
                     return "completed"
             time.sleep(POLL_S)
-
-
-def _saved_checkpoints(tracker: Any, run_id: str) -> bool:
-    """Whether a killed attempt left anything in its ``run.checkpoint_dir`` to resume from."""
-    try:
-        return any((Path(tracker.run_dir(run_id)) / CHECKPOINTS_DIR).iterdir())
-    except (OSError, TypeError, ValueError):
-        return False
 
 
 def build_executor(name: str, options: dict[str, Any]) -> Any:

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.sweep.asking import suggest
 from exptrack_core.sweep.groups import Group, group_trials
+from exptrack_core.sweep.states import RERUN
 
 BUDGET_REACHED = "budget_reached"
 
@@ -57,7 +58,7 @@ class TrialFeed:
             taken = g.taken(self.seed_key)
             if taken and len(taken) < self.seeds:
                 return {**g.params, self.seed_key: next(s for s in range(self.seeds) if s not in taken)}
-        ran = sum(1 for t in views if t.status != "killed")
+        ran = sum(1 for t in views if t.status not in RERUN)
         if self.run_cap is not None and ran + self.seeds > self.run_cap:
             self.ended_by = "run_cap"  # a configuration must get all its seeds or none
             return None

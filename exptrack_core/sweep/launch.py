@@ -31,6 +31,8 @@ class TrialExit:
     returncode: int
     error: str | None = None        # the tail of stderr, or the exception, when it failed
     result: Any = None              # what an in-process objective returned
+    lost: str | None = None         # why the executor lost the trial's process (a node or worker
+                                    # died, no exit status seen): the trial ends crashed
 
 
 def stderr_tail(path: Path, limit: int = 2000) -> str:

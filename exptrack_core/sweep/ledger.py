@@ -13,7 +13,7 @@ from typing import Any
 from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.sweep.asking import Views
 from exptrack_core.sweep.outcome import better
-from exptrack_core.sweep.states import TrialRecord
+from exptrack_core.sweep.states import RERUN, TrialRecord
 
 
 class TrialLedger:
@@ -39,7 +39,7 @@ class TrialLedger:
             self.views[self._view_at[t.trial_id]] = view
             self._attempts[key] = max(self._attempts.get(key, 0), t.attempt)
         # a killed trial's re-run continues it under the same id: it counts again once re-run
-        if t.status == "killed":
+        if t.status in RERUN:
             self._killed.add(t.trial_id)
         else:
             self._killed.discard(t.trial_id)
@@ -54,7 +54,8 @@ class TrialLedger:
             self.best = t  # as rank_trials ranks: of equal values, the earliest trial
 
     def counted(self) -> int:
-        """Trials that count towards run_cap: every one that ended or is running (not killed)."""
+        """Trials that count towards run_cap: every one that ended or is running (not killed or
+        crashed: those run again)."""
         return len(self.views) - len(self._killed)
 
     @property

@@ -21,6 +21,7 @@ from exptrack_core.errors import ExptrackError
 from exptrack_core.plugin.interfaces import TrialView
 from exptrack_core.secrets import is_secret_name
 from exptrack_core.sweep.asking import suggest
+from exptrack_core.sweep.states import RERUN
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -105,7 +106,7 @@ class PointsTimesSearch:
         for point, search in zip(self.points, self.searches):
             mine = [t for t in views if all(k in t.params and _same(t.params[k], v)
                                             for k, v in point.items())]
-            if self.cap is not None and sum(t.status != "killed" for t in mine) >= self.cap:
+            if self.cap is not None and sum(t.status not in RERUN for t in mine) >= self.cap:
                 continue
             params = suggest(search, [self._view(t) for t in mine], trial_id or f"t{len(views) + 1:04d}")
             if params is not None:

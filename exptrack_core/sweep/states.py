@@ -10,6 +10,17 @@ Every move of a trial is an event appended to the sweep's journal (``SweepStore.
 attempt, or a second controller's view, cannot change it. The run's status in the tracker is
 written from the same moves (the controller sets it where the program did not).
 
+Two ends mean the program did not finish by itself, and its point is run again (``reruns``):
+
+    killed   ended by a signal (an exit status of -9, 130, 137, 143 the controller saw, or the
+             program's own record of the SIGTERM/Ctrl+C it got), or stopped by the user or the
+             sweep (Ctrl+C, SIGTERM of the controller, a resumed sweep stopping an orphan)
+    crashed  its process vanished without an exit status the controller saw: a resumed sweep
+             finds a launched trial whose process is gone and whose run never recorded an end
+             (the local tracker tells by the run's ``owner`` record), or an executor lost it (a
+             Ray node or worker died: ``TrialExit.lost``). Ray Tune calls this an ERROR from a
+             lost actor; W&B shows such a run as "crashed".
+
 Readers replay the journal from a byte offset, as Optuna's ``JournalStorage`` replays its log
 from the last log number it read (``JournalFileBackend.read_logs(log_number_from)`` seeks to the
 offset it remembered): a reader that keeps its ``JournalReplay`` reads only what was appended
@@ -30,6 +41,7 @@ IN_FLIGHT = ("pending", "running")
 FINAL = ("completed", "pruned", "failed", "killed", "crashed", "timed_out")
 TRIAL_STATES = IN_FLIGHT + FINAL
 ENDED = ("completed", "pruned", "failed", "timed_out")  # never re-run; killed/crashed ones are
+RERUN = ("killed", "crashed")  # ended without finishing by itself: its point runs again
 _MOVES = {"pending": ("running",) + FINAL, "running": FINAL}
 _STOPS = {signal.SIGTERM, signal.SIGINT, signal.SIGKILL, signal.SIGHUP}
 _START_FIELDS = (("trial_id", str), ("run_id", str), ("params", dict))
@@ -93,14 +105,17 @@ def exit_state(returncode: int) -> str:
 
 
 def exit_state_of(recorded: str | None, note: str | None, returncode: int, error: str | None, *,
-                  pruned: bool = False, timed_out: float | None = None
+                  pruned: bool = False, timed_out: float | None = None, lost: str | None = None
                   ) -> tuple[str, str | None, bool]:
     """How a trial whose process exited ends: ``(state, note, write)``, ``write`` when the run's
     record must be set to it (the program did not record that end itself).
 
     ``recorded`` is the status its run recorded; a trial the sweep stopped for its time limit is
     ``timed_out`` whatever it recorded as it was stopped; one it pruned is ``pruned`` unless it
-    had already ended by itself."""
+    had already ended by itself; one its executor ``lost`` (why, as ``TrialExit.lost``) is
+    ``crashed`` unless it had ended by itself."""
+    if lost and recorded not in ENDED:
+        return "crashed", lost, True
     if timed_out is not None:
         return "timed_out", f"stopped after its time limit of {timed_out:g}s (--trial-timeout)", True
     if pruned and recorded not in ENDED:
@@ -173,4 +188,4 @@ class JournalReplay:
 
 
 __all__ = ["DamagedSweepError", "ENDED", "FINAL", "IN_FLIGHT", "IllegalTransition", "JournalReplay",
-           "TRIAL_STATES", "TrialRecord", "exit_state", "exit_state_of", "transition"]
+           "RERUN", "TRIAL_STATES", "TrialRecord", "exit_state", "exit_state_of", "transition"]

@@ -22,7 +22,8 @@ from exptrack_core.sweep.launch import TrialExit, TrialLaunch, redacted_stderr
 from exptrack_plugins.ray.cluster import Cluster, trial_resources
 from exptrack_plugins.ray.sync import apply_batch, snapshot
 
-LOST_NODE = -9  # the return code of a trial whose node (or actor) died under it
+LOST_NODE = -9  # the return code given for a trial whose node (or actor) died under it (with
+                # TrialExit.lost set: it ends crashed) or that was stopped with the sweep
 
 
 class _Trial:
@@ -130,10 +131,10 @@ class RayExecutor:
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError,
                 ray.exceptions.ObjectLostError) as exc:
             where = f" on {t.node['host']} (node {t.node['node_id'][:12]})" if t.node else ""
-            # "killed" as for a local trial killed by a signal: the sweep re-runs it
-            t.failed = ("killed", f"crashed: the Ray node running it was lost{where} "
-                                  f"({type(exc).__name__})")
-            self._finish(trial_id, t, LOST_NODE)
+            # no exit status came back: "crashed" (Ray Tune's ERROR of a lost actor); re-run
+            t.failed = ("crashed", f"crashed: the Ray node running it was lost{where} "
+                                   f"({type(exc).__name__})")
+            self._finish(trial_id, t, LOST_NODE, lost=t.failed[1])
             return
         tracker = self._tracker(t.launch)
         ray_ctx = {"ray": {k: batch["node"][k] for k in ("node_id", "host", "ip")}}
@@ -166,7 +167,7 @@ class RayExecutor:
             t.stop_sent = True
             t.actor.stop.remote()
 
-    def _finish(self, trial_id: str, t: _Trial, code: int) -> None:
+    def _finish(self, trial_id: str, t: _Trial, code: int, lost: str | None = None) -> None:
         self._trials.pop(trial_id, None)
         tracker = self._tracker(t.launch)
         if t.failed:
@@ -179,7 +180,7 @@ class RayExecutor:
             t.actor.close.remote()  # frees the node's scratch; the actor ends with its handle
         tracker.close(t.launch.run_id)  # the controller's runner writes its end next
         tail = redacted_stderr(t.launch)
-        self._ended.append(TrialExit(t.launch, code, tail if code != 0 else None))
+        self._ended.append(TrialExit(t.launch, code, tail if code != 0 else None, lost=lost))
 
     def _check_waiting(self) -> None:
         """A trial Ray cannot place (its node is gone and no other offers what it asks) ends

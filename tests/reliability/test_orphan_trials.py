@@ -89,7 +89,8 @@ def test_an_orphan_that_ignores_sigterm_is_stopped_on_resume_and_never_completes
     count("records checked", len(runs))
 
 
-def test_a_late_finish_of_a_superseded_attempt_leaves_its_run_as_the_sweep_ended_it(workdir,
+@pytest.mark.parametrize("ended", ["killed", "crashed"])
+def test_a_late_finish_of_a_superseded_attempt_leaves_its_run_as_the_sweep_ended_it(workdir, ended,
                                                                                      monkeypatch):
     """An orphan the resumed sweep could not stop (on another host, say) finishes after the
     sweep ended its run and re-ran its point: its finish must not make the run completed."""
@@ -104,10 +105,10 @@ def test_a_late_finish_of_a_superseded_attempt_leaves_its_run_as_the_sweep_ended
     run = exptrack.init(backends="local")
     run.log({"val_acc": 0.9}, step=0)
     # the resumed sweep, in its own process: the attempt is superseded
-    LocalTracker(root).set_status(run_id, "killed", note="in flight when the sweep stopped; re-run")
+    LocalTracker(root).set_status(run_id, ended, note="in flight when the sweep stopped; re-run")
     run.finish()
     record = exptrack.ExperimentTracker(root).get_run(run_id)
-    assert record["status"] == "killed"
+    assert record["status"] == ended
     assert record["note"] == "in flight when the sweep stopped; re-run"
     assert [p["value"] for p in record["metrics"]["val_acc"]] == [0.9]  # what it logged stays
     count("records checked")

@@ -102,7 +102,7 @@ def test_twenty_controller_kills_lose_nothing_and_run_nothing_twice(workdir):
     assert journaled == Counter({p: 1 for p in POINTS})
     assert {t["run_id"] for t in journal.values() if t["status"] == "completed"} == set(completed)
     assert all(t["status"] != "running" for t in journal.values())
-    assert any(t["status"] == "killed" for t in journal.values())  # kills did land mid-trial
+    assert any(t["status"] in ("killed", "crashed") for t in journal.values())  # kills landed mid-trial
     count("records checked", len(POINTS))
     sweeps = json.loads(run_cli("sweeps", "--json", check=True).stdout)
     assert sweeps[0]["status"] == "completed" and sweeps[0]["trials"]["completed"] == len(POINTS)

@@ -93,6 +93,25 @@ def test_a_sweep_killed_with_its_trial_shows_the_trial_crashed_and_the_resume_re
     assert steps == list(range(len(steps))) and len(steps) >= seen
     count("records checked", seen)
     count("records lost", max(0, seen - len(steps)))
-    assert exptrack.ExperimentTracker().get_run(run_dir.name)["status"] == "killed"
+    # no one saw how it ended (its process was gone, no signal recorded): crashed, in both views
+    assert exptrack.ExperimentTracker().get_run(run_dir.name)["status"] == "crashed"
+    [row] = json.loads(run_cli("sweeps", "--json", check=True).stdout)
+    assert row["trials"] == {"completed": 2, "crashed": 1}
     points = _completed_points()
     assert set(points) == POINTS and all(n == 1 for n in points.values()), points
+
+
+def test_a_sweep_killed_while_its_trial_lives_on_stops_it_on_resume_and_shows_it_killed(workdir):
+    make_project(workdir, SLOW_GRID)
+    controller = _controller(workdir)
+    run_dir, pid, seen = _trial_mid_epoch(workdir, controller.pid)
+    os.kill(controller.pid, signal.SIGKILL)  # the trial gets SIGTERM as its parent dies
+    controller.wait(30)
+    wait_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=10, what="the trial to stop")
+    count("faults")
+    sweep_id = json.loads(run_cli("sweeps", "--json", check=True).stdout)[0]["sweep_id"]
+    run_cli("sweep", "--resume", sweep_id, "--quiet", check=True)
+    # it was ended by a signal, and said so: killed, not crashed
+    assert exptrack.ExperimentTracker().get_run(run_dir.name)["status"] == "killed"
+    [row] = json.loads(run_cli("sweeps", "--json", check=True).stdout)
+    assert row["trials"] == {"completed": 2, "killed": 1}
