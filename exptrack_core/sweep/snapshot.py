@@ -29,6 +29,7 @@ import sys
 from array import array
 from bisect import bisect_left, insort
 import time
+import zlib
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,8 @@ def read_snapshot(sweep_dir: str | os.PathLike, key: str) -> Snapshot | None:
             return None
         sizes = header["sections"]
         if not all(isinstance(n, int) and n >= 0 for n in sizes) or len(sizes) != 3 or \
-                cut + sum(sizes) != len(data):
-            return None
+                cut + sum(sizes) != len(data) or zlib.crc32(data[cut:]) != header["crc32"]:
+            return None  # cut short, or its bytes changed since it was written
         if not (_matches(d / JOURNAL, *header["journal"][::2])
                 and _matches(d / CURVES_FILE, *header["curves"])):
             return None
@@ -238,8 +239,10 @@ class SnapshotWriter:
                   "curves": [self.lines.offset, _tail(self.dir / CURVES_FILE, self.lines.offset)],
                   "tracked": [[tid, trials[tid].run_id, trials[tid].status] for tid in self._open],
                   "sections": [len(ids), len(hashes) * 8, len(state)]}
+        body = ids + hashes.tobytes() + state
+        header["crc32"] = zlib.crc32(body)
         with replacing(self.dir / FILE) as tmp:
-            tmp.write_bytes(json.dumps(header).encode("utf-8") + b"\n" + ids + hashes.tobytes() + state)
+            tmp.write_bytes(json.dumps(header).encode("utf-8") + b"\n" + body)
             os.chmod(tmp, 0o644)  # as the other records: any process of the sweep may read it
 
 
