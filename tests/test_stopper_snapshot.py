@@ -259,7 +259,7 @@ def test_a_snapshot_written_for_another_stopper_config_is_ignored(tmp_path):
     sweep, me = ended_sweep(tmp_path)
     other = SweepStore(sweep.store.root, sweep.store.id)
     meta = other.meta()
-    meta["config"]["early_terminate"]["eta"] = 3  # the sweep file changed; the snapshot did not
+    meta["config"]["metric"]["goal"] = "maximize"  # the sweep file changed; the snapshot did not
     other.write_meta(meta)
     sweep.config = meta["config"]
     assert not asked(sweep, me).fast.from_snapshot
@@ -270,3 +270,49 @@ def test_a_stopper_without_the_snapshot_interface_keeps_reading_the_records(tmp_
     sweep, me = ended_sweep(tmp_path, {"type": "median", "min_trials": 2})
     assert sweep.writer is None and not (sweep.store.dir / FILE).exists()
     assert not asked(sweep, me).fast.from_snapshot
+
+
+# --- a trial re-run in the run it continues ---------------------------------------------------
+
+def sweep_of(tmp_path, curves: dict[str, list[float]]):
+    """Hyperband (min_iter 1, eta 2) over trials ended with these curves, snapshot written."""
+    rng = random.Random(0)
+    sweep = Sweep(tmp_path / "experiments", sweep_config({"type": "hyperband", "min_iter": 1, "eta": 2}))
+    trials = {}
+    for name, values in curves.items():
+        trials[name] = t = sweep.start()
+        for step, value in enumerate(values):
+            sweep.tracker.log_metrics(t.run_id, {"loss": value}, step, 0.0)
+        sweep.end(rng, t.trial_id, "killed" if name == "killed" else "completed")
+    sweep.writer.flush()
+    return sweep, trials
+
+
+def test_a_rerun_asking_for_its_verdict_is_not_counted_twice(tmp_path):
+    # the killed attempt's curve is in the snapshot; its re-run continues the same run, whose
+    # history is that curve: counted once (0.9 is worse than the top half: stopped)
+    sweep, trials = sweep_of(tmp_path, {"b": [0.5], "c": [0.6], "killed": [0.9]})
+    rerun = sweep.start(rerun=trials["killed"])
+    asker = Asker(sweep, rerun)
+    assert asker.fast() is True and asker.agree()
+
+
+def test_a_trial_whose_final_curve_changed_after_the_snapshot_is_read_from_the_records(tmp_path):
+    # a resumed controller (a fresh reader of the history) appends the re-run's whole curve as
+    # a second line for the same trial; a fresh reader of the records uses that line
+    sweep, trials = sweep_of(tmp_path, {"b": [0.5, 0.5], "killed": [0.9]})
+    killed = trials["killed"]
+    rerun = sweep.start(rerun=killed)
+    sweep.tracker.log_metrics(killed.run_id, {"loss": 0.1}, 1, 0.0)
+    resumed = TrialCurves(sweep.tracker, "loss")
+    resumed.track(killed.trial_id, killed.run_id)
+    sweep.log.append(killed.trial_id, "loss", resumed.finish(killed.trial_id))
+    sweep.store.record_end(rerun, "completed", None)
+    sweep.writer.ended()
+    me = sweep.start()
+    for step, value in enumerate([0.7, 0.2]):
+        sweep.tracker.log_metrics(me.run_id, {"loss": value}, step, 0.0)
+    asker = Asker(sweep, me)
+    assert asker.agree() and not asker.fast.from_snapshot
+    sweep.writer.flush()  # the controller sees two curves for one trial: it keeps no snapshot
+    assert not (sweep.store.dir / FILE).exists()
