@@ -13,6 +13,7 @@ import random
 
 import pytest
 
+from exptrack_core import hookimpl
 from exptrack_core.sweep.curves import TrialCurves
 from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import SweepStore
@@ -140,8 +141,7 @@ def test_a_trial_starting_from_the_snapshot_decides_as_one_reading_every_record(
     for seed in range(2):
         askers = play(tmp_path, seed, early, goal)
         from_snapshot += sum(a.fast.from_snapshot for a in askers)
-    if early["type"] == "hyperband":  # the snapshot path was taken, not only the records'
-        assert from_snapshot >= 5
+    assert from_snapshot >= 5  # the snapshot path was taken, not only the records'
 
 
 def test_a_real_sweeps_trials_start_from_the_snapshot_and_decide_as_from_the_records(tmp_path):
@@ -265,11 +265,40 @@ def test_a_snapshot_written_for_another_stopper_config_is_ignored(tmp_path):
     assert not asked(sweep, me).fast.from_snapshot
 
 
-def test_a_stopper_without_the_snapshot_interface_keeps_reading_the_records(tmp_path):
-    # the median stopper keeps no snapshot: the controller writes none, its trials read the records
-    sweep, me = ended_sweep(tmp_path, {"type": "median", "min_trials": 2})
+class ThirdPartyMedian:
+    """A third party's stopper: ``should_stop`` alone (no snapshot interface)."""
+
+    def __init__(self, config, goal):
+        from exptrack_plugins.stopping.median import MedianStopper
+
+        self.inner = MedianStopper({k: v for k, v in config.items() if k != "type"}, goal)
+
+    def should_stop(self, trial_id, curves):
+        return self.inner.should_stop(trial_id, curves)
+
+
+class _ThirdParty:
+    @hookimpl
+    def register_stoppers(self, register):
+        register("median-elsewhere", ThirdPartyMedian, "the median rule, from a third party")
+
+
+def test_a_stopper_without_the_snapshot_interface_keeps_reading_the_records(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    from exptrack_core.plugin import registry
+
+    # the plugin installed beside the built-in ones, as its entry point would load it
+    plugin = metadata.EntryPoint("elsewhere", "tests.test_stopper_snapshot:THIRD_PARTY", "exptrack")
+    monkeypatch.setattr(registry, "_registry", registry.build_registry(
+        list(metadata.entry_points(group=registry.ENTRY_POINT_GROUP)) + [plugin]))
+    sweep, me = ended_sweep(tmp_path, {"type": "median-elsewhere", "min_trials": 2})
     assert sweep.writer is None and not (sweep.store.dir / FILE).exists()
-    assert not asked(sweep, me).fast.from_snapshot
+    asker = asked(sweep, me)
+    assert not asker.fast.from_snapshot and isinstance(asker.fast.stopper, ThirdPartyMedian)
+
+
+THIRD_PARTY = _ThirdParty()
 
 
 # --- a trial re-run in the run it continues ---------------------------------------------------
@@ -316,3 +345,16 @@ def test_a_trial_whose_final_curve_changed_after_the_snapshot_is_read_from_the_r
     assert asker.agree() and not asker.fast.from_snapshot
     sweep.writer.flush()  # the controller sees two curves for one trial: it keeps no snapshot
     assert not (sweep.store.dir / FILE).exists()
+
+
+def test_the_median_of_ended_and_running_peers_is_the_median_of_all_of_them():
+    import statistics
+
+    from exptrack_plugins.stopping.peers import median_of
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        a = sorted(rng.choice([rng.random(), 0.5, math.inf]) for _ in range(rng.randrange(6)))
+        b = sorted(rng.choice([rng.random(), 0.5, math.inf]) for _ in range(rng.randrange(6)))
+        if a or b:
+            assert median_of(a, b) == statistics.median(a + b)

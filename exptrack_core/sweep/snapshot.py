@@ -228,6 +228,10 @@ class SnapshotWriter:
 
     def _write(self) -> None:
         state = self.stopper.snapshot_state(self.curves)
+        if state is None:  # the stopper keeps none for these curves (too big, say)
+            with suppress(OSError):
+                os.unlink(self.dir / FILE)
+            return
         trials = self.journal.trials
         ids = ("\n" + "".join(f"{tid}\n" for tid in self._lines)).encode("utf-8")
         hashes = array("Q", self._hashes)
