@@ -64,7 +64,8 @@ class EndedPeers:
         i = bisect_right(self.steps, step) - 1
         if i < 0:
             return self.below
-
+        if self.steps[i] == step:
+            return self.at[i]
         return self.after[i]
 
     # -- packed, for the snapshot ---------------------------------------------------------------
