@@ -68,10 +68,11 @@ class Sweep:
 
     def log_value(self, rng, trial_id):
         step = self.steps.get(trial_id, 0)
+        stride = 1 + sum(map(ord, trial_id)) % 3  # some trials log every step, others every 2nd or 3rd
         if step > 2 and rng.random() < 0.15:  # a step logged late, below the latest one
             step_logged = rng.randrange(step)
         else:
-            step_logged, self.steps[trial_id] = step, step + 1
+            step_logged, self.steps[trial_id] = step, step + stride
         value = rng.choice([rng.random(), rng.random(), rng.random(), math.nan, math.inf])
         self.tracker.log_metrics(self.live[trial_id].run_id, {"loss": value}, step_logged, 0.0)
 
@@ -127,7 +128,7 @@ def play(tmp_path, seed, early, goal, *, moves=110):
         else:
             sweep.log_value(rng, rng.choice(sorted(sweep.live)))
         for asker in askers:
-            if asker.trial.trial_id in sweep.live:
+            if asker.trial.trial_id in sweep.live and rng.random() < 0.3:
                 sweep.log_value(rng, asker.trial.trial_id)
             assert asker.agree(), f"seed {seed}: {asker.trial.trial_id} decided differently"
     return askers
@@ -358,3 +359,24 @@ def test_the_median_of_ended_and_running_peers_is_the_median_of_all_of_them():
         b = sorted(rng.choice([rng.random(), 0.5, math.inf]) for _ in range(rng.randrange(6)))
         if a or b:
             assert median_of(a, b) == statistics.median(a + b)
+
+
+def test_the_ended_peers_counted_at_any_step_are_those_a_loop_over_every_peer_counts():
+    from exptrack_plugins.stopping.median import MedianStopper
+    from exptrack_plugins.stopping.peers import EndedPeers
+
+    rng = random.Random(11)
+    for _ in range(30):
+        every, ended = MedianStopper({"min_trials": 1}), EndedPeers()
+        curves = {}
+        for p in range(rng.randrange(1, 12)):  # peers logging sparse, uneven steps
+            steps = sorted(rng.sample(range(40), rng.randrange(1, 8)))
+            curves[f"p{p}"] = [(s, rng.choice([rng.random(), math.nan])) for s in steps]
+        every._update(curves)
+        for steps, bests in every._derived.values():
+            ended.fold(steps, bests)
+        packed = EndedPeers.unpack(ended.pack())
+        for step in range(-2, 43):
+            expected = sorted(every.peers_best("nobody", step))
+            assert list(ended.values_at(step)) == expected
+            assert list(packed.values_at(step)) == expected
