@@ -47,8 +47,8 @@ class EndedPeers:
         i = bisect_left(self.steps, s)
         if i < len(self.steps) and self.steps[i] == s:
             return
-        if i == len(self.steps):  # past every peer's last step: nobody counts there
-            same = array("d")
+        if i == len(self.steps):  # past every peer's last step: nobody counts there (nor between
+            same = array("d")     # the old last step and s: the old after-class was empty already)
         elif i == 0:
             same = self.below
         else:
@@ -56,8 +56,6 @@ class EndedPeers:
         self.steps.insert(i, s)
         self.at.insert(i, array("d", same))
         self.after.insert(i, array("d", same if i < len(self.steps) - 1 else ()))
-        if i == len(self.steps) - 1 and i > 0:
-            self.after[i - 1] = array("d")  # between the old last step and s: nobody reaches s yet
 
     def values_at(self, step: int) -> array:
         """The ended peers' values that count at ``step``, sorted."""
