@@ -153,6 +153,13 @@ def measure(root: Path, sweep_id: str, calls: int, new_trials: int) -> dict:
         assert not stopped, "the best trial was stopped: the measurement would stop deciding"
     from_snapshot = getattr(run._stopper, "from_snapshot", None)
     run.finish()
+    # its end as a controller records it: its final curve in curves.jsonl, then its end event
+    from exptrack_core.sweep.curves import TrialCurves
+    from exptrack_core.sweep.endedcurves import EndedCurveLog
+
+    curves = TrialCurves(LocalTracker(experiments), "val_acc")
+    curves.track(trial_id, run_id)
+    EndedCurveLog(store.dir).append(trial_id, "val_acc", curves.finish(trial_id))
     with open(store.dir / "trials.jsonl", "a") as f:
         f.write(json.dumps({"event": "end", "trial_id": trial_id, "status": "completed",
                             "value": 0.99, "note": None, "time": time.time()}) + "\n")
