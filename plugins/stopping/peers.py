@@ -71,12 +71,18 @@ class EndedPeers:
         arrays = [self.below] + self.at + self.after
         if sum(map(len, arrays)) > _MAX_VALUES:
             return None
-        head = json.dumps({"peers": 1, "steps": self.steps, "counts": [len(a) for a in arrays]})
-        flat = array("d")
-        for a in arrays:
-            flat.extend(a)
+        # a class equal to the one before it (no peer ended at that step) is written once: -1
+        order = [self.below] + [a for pair in zip(self.at, self.after) for a in pair]
+        counts, flat = [], array("d")
+        for i, a in enumerate(order):
+            if i and a == order[i - 1]:
+                counts.append(-1)
+            else:
+                counts.append(len(a))
+                flat.extend(a)
         if sys.byteorder != "little":
             flat.byteswap()
+        head = json.dumps({"peers": 2, "steps": self.steps, "counts": counts})
         return head.encode() + b"\n" + flat.tobytes()
 
     @classmethod
@@ -89,20 +95,24 @@ class EndedPeers:
             flat.frombytes(data[cut + 1:])
         except (ValueError, KeyError, TypeError):
             return None
-        if head.get("peers") != 1 or not isinstance(steps, list) or not isinstance(counts, list) \
-                or len(counts) != 1 + 2 * len(steps) or sum(counts) != len(flat) \
-                or not all(isinstance(n, int) and n >= 0 for n in counts) \
+        if head.get("peers") != 2 or not isinstance(steps, list) or not isinstance(counts, list) \
+                or len(counts) != 1 + 2 * len(steps) \
+                or not all(isinstance(n, int) and n >= -1 for n in counts) or counts[:1] == [-1] \
+                or sum(n for n in counts if n > 0) != len(flat) \
                 or not all(isinstance(s, int) for s in steps) or steps != sorted(set(steps)):
             return None
         if sys.byteorder != "little":
             flat.byteswap()
         arrays, at = [], 0
-        for n in counts:
-            arrays.append(flat[at:at + n])
-            at += n
+        for n in counts:  # read-only here: a class written once is shared by the ones equal to it
+            if n == -1:
+                arrays.append(arrays[-1])
+            else:
+                arrays.append(flat[at:at + n])
+                at += n
         peers = cls()
         peers.steps, peers.below = steps, arrays[0]
-        peers.at, peers.after = arrays[1:1 + len(steps)], arrays[1 + len(steps):]
+        peers.at, peers.after = arrays[1::2], arrays[2::2]
         return peers
 
 
