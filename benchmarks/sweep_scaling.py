@@ -8,9 +8,10 @@ curve. Cached under ``--work`` and reused while N matches.
 - ``should_stop``: a trial process joins a new trial of that sweep (``exptrack.init()`` with the
   ``EXPTRACK_*`` variables the controller sets) and, at each of ``--calls`` steps, logs ``val_acc``
   and asks ``run.should_stop()`` (its value is the best, so it is never stopped and every call
-  decides). The first call replays the journal and reads the ended trials' curves (one file,
-  ``curves.jsonl``, appended by the controller as each trial ends); "per call" is the median of
-  the rest.
+  decides). The first call starts from the controller's snapshot (``stopper.snapshot``, brought
+  up to date first, as this version's controller leaves it) or, in a version without one,
+  replays the journal and reads the ended trials' curves (``curves.jsonl``); "per call" is the
+  median of the rest. ``--stopper median`` switches the sweep's stopper (same records).
 - controller overhead: the sweep is resumed in-process with the inline executor and an objective
   that returns at once, for K = ``--new-trials`` more trials and for none; per trial is
   ``(T_K - T_0) / K``: what the controller adds to each trial (its run, journal events, the
