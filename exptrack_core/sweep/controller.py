@@ -276,7 +276,8 @@ class SweepRunner:
         restore = sigterm_interrupts()
         try:
             self.recover()
-            self._snapshots = SnapshotWriter.start(self.store, self.store.meta()["config"])  # as trials read it
+            # from the config as trials read it (sweep.json), not as this controller parsed it
+            self._snapshots = SnapshotWriter.start(self.store, self.store.meta()["config"])
             status = self._loop()
         except KeyboardInterrupt:
             self._cancel_all()
