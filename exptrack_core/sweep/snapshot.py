@@ -133,17 +133,11 @@ def read_snapshot(sweep_dir: str | os.PathLike, key: str) -> Snapshot | None:
 
 def _matches(path: Path, offset: int, tail: str) -> bool:
     """Does ``path`` hold, just before ``offset``, the bytes the snapshot saw there?"""
-    if not isinstance(offset, int) or offset < 0:
-        return False
-    if offset == 0:
-        return tail == ""
-    with open(path, "rb") as f:
-        start = max(0, offset - _TAIL)
-        f.seek(start)
-        return f.read(offset - start).hex() == tail
+    return isinstance(offset, int) and offset >= 0 and _tail(path, offset) == tail
 
 
 def _tail(path: Path, offset: int) -> str:
+    """The last bytes before ``offset`` (hex): what tells the same file from another."""
     if offset == 0:
         return ""
     with open(path, "rb") as f:
