@@ -8,9 +8,10 @@ curve. Cached under ``--work`` and reused while N matches.
 - ``should_stop``: a trial process joins a new trial of that sweep (``exptrack.init()`` with the
   ``EXPTRACK_*`` variables the controller sets) and, at each of ``--calls`` steps, logs ``val_acc``
   and asks ``run.should_stop()`` (its value is the best, so it is never stopped and every call
-  decides). The first call replays the journal and reads the ended trials' curves (one file,
-  ``curves.jsonl``, appended by the controller as each trial ends); "per call" is the median of
-  the rest.
+  decides). The first call starts from the controller's snapshot (``stopper.snapshot``, brought
+  up to date first, as this version's controller leaves it) or, in a version without one,
+  replays the journal and reads the ended trials' curves (``curves.jsonl``); "per call" is the
+  median of the rest. ``--stopper median`` switches the sweep's stopper (same records).
 - controller overhead: the sweep is resumed in-process with the inline executor and an objective
   that returns at once, for K = ``--new-trials`` more trials and for none; per trial is
   ``(T_K - T_0) / K``: what the controller adds to each trial (its run, journal events, the
@@ -43,6 +44,20 @@ CONFIG = {"name": "scale", "method": "random", "run_cap": 100000,
           "metric": {"name": "val_acc", "goal": "maximize"},
           "early_terminate": {"type": "hyperband", "min_iter": 1, "eta": 3},
           "parameters": {"lr": {"min": 0.0001, "max": 0.1}}}
+STOPPERS = {"hyperband": {"type": "hyperband", "min_iter": 1, "eta": 3},
+            "median": {"type": "median", "min_trials": 5}}
+
+
+def use_stopper(root: Path, sweep_id: str, name: str) -> None:
+    """The records do not depend on the stopper: the sweep's config is switched to ``name``'s."""
+    from exptrack_core.files import write_json
+    from exptrack_core.sweep.journal import SweepStore
+
+    store = SweepStore(root / "experiments", sweep_id)
+    meta = store.meta()
+    if meta["config"]["early_terminate"] != STOPPERS[name]:
+        meta["config"]["early_terminate"] = STOPPERS[name]
+        write_json(store.dir / "sweep.json", meta)
 
 
 # -- generating the records --------------------------------------------------------------------
@@ -86,18 +101,18 @@ def generate(root: Path, n: int) -> str:
 
 def write_ended_curves(root: Path, sweep_id: str) -> None:
     """What the controller appends as each trial ends (``curves.jsonl``: its final curve), for
-    records generated without one; a checkout that predates the file never reads it."""
+    the ended trials with no line there (generated, or ended by a version predating the file);
+    a checkout that predates the file never reads it."""
     from exptrack_core.sweep.curves import TrialCurves
-    from exptrack_core.sweep.endedcurves import FILE, EndedCurveLog
+    from exptrack_core.sweep.endedcurves import EndedCurveLog
     from exptrack_core.sweep.journal import SweepStore
     from exptrack_plugins.local.tracker import LocalTracker
 
     store = SweepStore(root / "experiments", sweep_id)
-    if (store.dir / FILE).exists():
-        return
     curves, log = TrialCurves(LocalTracker(root / "experiments"), "val_acc"), EndedCurveLog(store.dir)
+    have = set(log.read_new("val_acc"))
     for t in store.trials().values():
-        if not t.in_flight:
+        if not t.in_flight and t.trial_id not in have:
             curves.track(t.trial_id, t.run_id)
             log.append(t.trial_id, "val_acc", curves.finish(t.trial_id))
 
@@ -113,6 +128,12 @@ def measure(root: Path, sweep_id: str, calls: int, new_trials: int) -> dict:
 
     experiments = root / "experiments"
     store = SweepStore(experiments, sweep_id)
+    try:  # the snapshot a controller of this version leaves as it stops (none before it existed)
+        from exptrack_core.sweep.snapshot import SnapshotWriter
+    except ImportError:
+        pass
+    else:  # (the other version's resumes in the rounds before ended trials it never saw)
+        SnapshotWriter.start(store, store.meta()["config"])
     # one trial process asking for verdicts
     trial_id = f"m{os.getpid()}"
     run_id = LocalTracker(experiments).create_run("scale", params={"lr": 0.01}, sweep_id=sweep_id,
@@ -131,7 +152,15 @@ def measure(root: Path, sweep_id: str, calls: int, new_trials: int) -> dict:
         stopped = run.should_stop()
         times.append((time.perf_counter() - t0) * 1000)
         assert not stopped, "the best trial was stopped: the measurement would stop deciding"
+    from_snapshot = getattr(run._stopper, "from_snapshot", None)
     run.finish()
+    # its end as a controller records it: its final curve in curves.jsonl, then its end event
+    from exptrack_core.sweep.curves import TrialCurves
+    from exptrack_core.sweep.endedcurves import EndedCurveLog
+
+    curves = TrialCurves(LocalTracker(experiments), "val_acc")
+    curves.track(trial_id, run_id)
+    EndedCurveLog(store.dir).append(trial_id, "val_acc", curves.finish(trial_id))
     with open(store.dir / "trials.jsonl", "a") as f:
         f.write(json.dumps({"event": "end", "trial_id": trial_id, "status": "completed",
                             "value": 0.99, "note": None, "time": time.time()}) + "\n")
@@ -152,7 +181,7 @@ def measure(root: Path, sweep_id: str, calls: int, new_trials: int) -> dict:
 
     t_none = resume(0)
     t_more = resume(new_trials)
-    return {"first_ms": times[0], "per_call_ms": median(times[1:]), "calls_ms": times,
+    return {"first_ms": times[0], "per_call_ms": median(times[1:]), "calls_ms": times, "from_snapshot": from_snapshot,
             "resume_none_s": t_none, "resume_more_s": t_more,
             "overhead_ms_per_trial": (t_more - t_none) / new_trials * 1000}
 
@@ -184,6 +213,8 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="a checkout of an earlier exptrack to compare")
     parser.add_argument("--after", type=Path,
                         help="a checkout to time as 'after' (default: the installed exptrack)")
+    parser.add_argument("--stopper", choices=sorted(STOPPERS), default="hyperband",
+                        help="the sweep's early stopper")
     parser.add_argument("--work", type=Path, default=Path("/tmp/exptrack-bench-sweep-scaling"))
     repeat_arg(parser)
     args = parser.parse_args()
@@ -196,6 +227,7 @@ def main() -> None:
         progress(f"records of {n} trials")
         sweeps[n] = generate(args.work / str(n), n)
         write_ended_curves(args.work / str(n), sweeps[n])
+        use_stopper(args.work / str(n), sweeps[n], args.stopper)
     samples: dict[str, dict[int, list[dict]]] = {v: {n: [] for n in sizes} for v in variants}
     for r in range(repeat):
         for n in sizes:
@@ -236,7 +268,7 @@ def main() -> None:
                f"- controller overhead per trial flat from {small:,} to {big:,} trials: "
                f"{flat:.2f}x -> {verdict(flat <= 1.5)} (flat: within 1.5x)\n")
     text = (f"{repeat} rounds, each size and version once per round (a child process each); "
-            f"hyperband (min_iter 1, eta 3) on val_acc, {STEPS}-step curves, {args.calls} "
+            f"{args.stopper} {json.dumps(STOPPERS[args.stopper])} on val_acc, {STEPS}-step curves, {args.calls} "
             f"should_stop calls, {args.new_trials} new trials per resume (inline executor).\n\n"
             f"{table}\n{targets}")
     finish(args, "Sweep scaling", text, {"machine": info, "samples": samples})

@@ -145,6 +145,15 @@ class SearchStrategy(Protocol):
 
 @runtime_checkable
 class EarlyStopper(Protocol):
+    """Optional, so a trial's first verdict need not derive everything from every ended trial:
+    ``snapshot_state(curves) -> bytes | None``, the compact form of what the stopper derives
+    from ``curves`` (ended trials only, whose curves never change; None: keep no snapshot), and
+    ``restore_snapshot(data) -> bool`` on a fresh stopper of the same config: True when it took
+    ``data``, after which ``should_stop`` is given curves *without* those trials and must decide
+    exactly as if they were there (False: the core feeds it every curve instead). The controller
+    calls the first as trials end (``exptrack_core.sweep.snapshot``); trial processes the second.
+    A stopper without them is given every trial's curve, as always."""
+
     def should_stop(self, trial_id: str, curves: Mapping[str, list[tuple[int, float]]]) -> bool:
         """``curves`` maps every trial id of the sweep to its ``[(step, value), ...]``."""
 

@@ -38,6 +38,7 @@ from exptrack_core.sweep.outcome import (SweepOutcome, better, log_objective_res
                                          metric_value, rank_trials)
 from exptrack_core.sweep.preflight import unlogged_metric
 from exptrack_core.sweep.reruns import Reruns, left_in_flight
+from exptrack_core.sweep.snapshot import SnapshotWriter
 from exptrack_core.sweep.states import RERUN, exit_state_of
 from exptrack_core.sweep.stopping import build_stopper
 from exptrack_core.sweep.adapters import prepare_trial
@@ -154,6 +155,8 @@ class SweepRunner:
                 pass  # trials read its history instead
         self.store.record_end(t, status, value, note)  # refuses a move the state machine forbids
         self._track(t)
+        if self._snapshots is not None:
+            self._snapshots.ended()
 
     # -- launching ------------------------------------------------------------------------------
     def _launch(self, params: dict[str, Any]) -> TrialRecord:
@@ -258,6 +261,7 @@ class SweepRunner:
 
     # -- the loop -------------------------------------------------------------------------------
     _stopping = False
+    _snapshots: SnapshotWriter | None = None  # what trials start their verdicts from (snapshot.py)
 
     def _reached_target(self) -> bool:
         if self.target is None:
@@ -272,11 +276,15 @@ class SweepRunner:
         restore = sigterm_interrupts()
         try:
             self.recover()
+            # from the config as trials read it (sweep.json), not as this controller parsed it
+            self._snapshots = SnapshotWriter.start(self.store, self.store.meta()["config"])
             status = self._loop()
         except KeyboardInterrupt:
             self._cancel_all()
             status, self.message = "interrupted", "interrupted: running trials were marked killed"
         finally:
+            if self._snapshots is not None:
+                self._snapshots.flush()
             restore()
             self.store.release()
         self.store.set_status(status)

@@ -32,7 +32,7 @@ Points = list[tuple[int, float]]
 class EndedCurveLog:
     def __init__(self, sweep_dir: str | os.PathLike):
         self.path = Path(sweep_dir) / FILE
-        self._offset = 0
+        self.offset = 0
 
     def append(self, trial_id: str, metric: str, points: Points) -> None:
         # NaN stays NaN (json writes it as NaN and reads it back); Curves made inf NaN already
@@ -48,22 +48,27 @@ class EndedCurveLog:
     def read_new(self, metric: str) -> dict[str, Points]:
         """trial id -> its final curve of ``metric``, for the lines appended since the last call
         (only whole lines: one still being written is read next time)."""
+        return {tid: points for tid, points, _ in self.read_lines(metric)}
+
+    def read_lines(self, metric: str) -> list[tuple[str, Points, tuple[str, str]]]:
+        """The lines of ``metric`` appended since the last call, in order, as ``(trial id,
+        curve, (steps, values) as written)``: a trial may have two (a re-run continuing it)."""
         try:
             with open(self.path, "rb") as f:
-                f.seek(self._offset)
+                f.seek(self.offset)
                 data = f.read()
         except OSError:
-            return {}
+            return []
         end = data.rfind(b"\n") + 1
         if not end:
-            return {}
-        self._offset += end
+            return []
+        self.offset += end
         lines = data[:end].decode("utf-8", "replace").splitlines()
         try:  # one parse for all the lines; line by line only if one of them is damaged
             records = json.loads("[" + ",".join(lines) + "]")
         except ValueError:
             records = [r for r in map(_parse, lines) if r is not None]
-        out: dict[str, Points] = {}
+        out = []
         for r in records:
             if isinstance(r, dict) and r.get("metric") == metric and isinstance(r.get("trial_id"), str):
                 try:
@@ -71,7 +76,7 @@ class EndedCurveLog:
                 except (TypeError, ValueError, KeyError):
                     continue  # a damaged line: that trial is read through its history
                 if len(steps) == len(values):
-                    out[r["trial_id"]] = list(zip(steps, values))
+                    out.append((r["trial_id"], list(zip(steps, values)), (r["steps"], r["values"])))
         return out
 
 

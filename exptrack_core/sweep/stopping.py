@@ -17,6 +17,7 @@ from exptrack_core.sweep.curves import Curves, TrialCurves
 from exptrack_core.sweep.endedcurves import EndedCurveLog
 from exptrack_core.sweep.journal import SweepStore
 from exptrack_core.sweep.keys import watched_metric
+from exptrack_core.sweep.snapshot import Snapshot, read_snapshot, snapshot_key, supports_snapshots
 
 ENV_STOP_FILE = "EXPTRACK_STOP_FILE"  # set by an executor whose trials cannot read the record
 
@@ -36,21 +37,51 @@ def attach_stopper(run: Any) -> None:
     if flag:  # a trial on another machine: its controller decides and raises this flag
         run._stopper = lambda _run: os.path.exists(flag)
         return
-    sweep_id, trial_id = run.info.sweep_id, run.info.trial_id
-    store = SweepStore(run.tracker.root, sweep_id)
+    store = SweepStore(run.tracker.root, run.info.sweep_id)
     if not (store.dir / "sweep.json").is_file():
         return  # a sweep record elsewhere (e.g. a DVC temp dir): no early stopping
     config = store.meta()["config"]
-    stopper = build_stopper(config)
     metric, _ = watched_metric(config)
-    if stopper is None or not metric:
+    if build_stopper(config) is None or not metric:
         return
-    curves = SweepCurves(store, run.tracker, metric, trial_id, run.id)
+    run._stopper = Verdicts(store, config, run.tracker, run.info.trial_id, run.id)
 
-    def verdict(_run: Any) -> bool:
-        return bool(stopper.should_stop(trial_id, curves.refresh()))
 
-    run._stopper = verdict
+class Verdicts:
+    """A trial's verdicts: the first starts from the controller's snapshot when there is a
+    usable one (``snapshot``), else from the records; the later ones read what was appended."""
+
+    def __init__(self, store: SweepStore, config: dict[str, Any], tracker: Any, trial_id: str,
+                 run_id: str):
+        self.store, self.config, self.tracker = store, config, tracker
+        self.trial_id, self.run_id = trial_id, run_id
+        self.metric = watched_metric(config)[0]
+        self.stopper: Any = None
+        self.curves: SweepCurves | None = None
+        self.from_snapshot = False
+
+    def __call__(self, _run: Any = None) -> bool:
+        if self.curves is None:
+            return self._first()
+        return bool(self.stopper.should_stop(self.trial_id, self.curves.refresh()))
+
+    def _first(self) -> bool:
+        stopper = build_stopper(self.config)
+        if supports_snapshots(stopper):
+            snap = read_snapshot(self.store.dir, snapshot_key(self.config))
+            # the asking trial folded in (a re-run continuing it) would count twice: the records
+            if snap is not None and self.trial_id not in snap.folded and \
+                    stopper.restore_snapshot(snap.state):
+                curves = SweepCurves(self.store, self.tracker, self.metric, self.trial_id,
+                                     self.run_id, snapshot=snap)
+                seen = curves.refresh()
+                if not curves.refolded:  # else a folded trial's curve may have changed since
+                    self.stopper, self.curves, self.from_snapshot = stopper, curves, True
+                    return bool(stopper.should_stop(self.trial_id, seen))
+                stopper = build_stopper(self.config)
+        self.stopper = stopper
+        self.curves = SweepCurves(self.store, self.tracker, self.metric, self.trial_id, self.run_id)
+        return bool(stopper.should_stop(self.trial_id, self.curves.refresh()))
 
 
 class SweepCurves:
@@ -59,24 +90,39 @@ class SweepCurves:
     Ended trials' final curves come from the controller's ``EndedCurveLog`` (one file read from an
     offset); the others (in flight, or ended with no line there yet) through ``read_history``
     from their cached offsets; only the journal's new events are read. So the first verdict costs
-    one read of each file however many trials ended, and every later one what was appended."""
+    one read of each file however many trials ended, and every later one what was appended.
 
-    def __init__(self, store: SweepStore, tracker: Any, metric: str, trial_id: str, run_id: str):
+    From a ``snapshot``, both files are read from its offsets and the trials folded into its
+    stopper state are left out (the stopper holds them): a later event or line about one of them
+    is ignored, as an ended trial's is; a line read at the first refresh sets ``refolded``."""
+
+    def __init__(self, store: SweepStore, tracker: Any, metric: str, trial_id: str, run_id: str,
+                 snapshot: Snapshot | None = None):
         self.trial_id, self.metric = trial_id, metric
         self.journal = store.replay()
         self.ended = EndedCurveLog(store.dir)
         self.curves = TrialCurves(tracker, metric)
+        self.folded: frozenset[str] = frozenset()
+        self.refolded, self._refreshed = False, False
+        if snapshot is not None:
+            self.folded = snapshot.folded
+            for t in snapshot.seed(self.journal, self.ended):
+                if t.trial_id != trial_id:
+                    self.curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
         self.curves.track(trial_id, run_id)
 
     def refresh(self) -> Curves:
         # the ended curves first: a trial settled here is never opened when the journal names it
         for tid, points in self.ended.read_new(self.metric).items():
-            if tid != self.trial_id:
+            if tid in self.folded:
+                self.refolded |= not self._refreshed
+            elif tid != self.trial_id:
                 self.curves.settle(tid, points)
+        self._refreshed = True
         for t in self.journal.update():
-            if t.trial_id != self.trial_id:
+            if t.trial_id != self.trial_id and t.trial_id not in self.folded:
                 self.curves.track(t.trial_id, t.run_id, ended=not t.in_flight)
         return self.curves.refresh()
 
 
-__all__ = ["ENV_STOP_FILE", "SweepCurves", "attach_stopper", "build_stopper"]
+__all__ = ["ENV_STOP_FILE", "SweepCurves", "Verdicts", "attach_stopper", "build_stopper"]

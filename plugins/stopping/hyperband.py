@@ -24,6 +24,9 @@ is stopped at its band even when the threshold is itself NaN/inf (it has diverge
 
 from __future__ import annotations
 
+import json
+import sys
+from array import array
 from bisect import bisect_left, insort
 from typing import Any, Mapping
 
@@ -87,15 +90,56 @@ class HyperbandStopper:
             raise ExptrackError(
                 "early_terminate for hyperband needs min_iter (e.g. min_iter: 3), or max_iter "
                 "with s (e.g. max_iter: 27, s: 2)")
+        self._base: dict[int, array] = {b: array("d") for b in self.bands}
         self._forget()
 
     def _forget(self) -> None:
         # kept between verdicts: each trial's oriented history, and per band the sorted values at
-        # it of every trial that reached it, so a verdict costs the same however many trials ended
+        # it of every trial that reached it, so a verdict costs the same however many trials ended;
+        # the values of the trials a snapshot holds (``restore_snapshot``) are there from the start
         self._changes = Changes()
         self._histories: dict[str, list[float]] = {}
-        self._at_band: dict[int, list[float]] = {b: [] for b in self.bands}
+        self._at_band: dict[int, array] = {b: array("d", v) for b, v in self._base.items()}
         self._entered: dict[str, dict[int, float]] = {}
+
+    # -- the optional snapshot interface (``exptrack.plugin.EarlyStopper``) ----------------------
+    def snapshot_state(self, curves: Mapping[str, list[tuple[int, float]]]) -> bytes:
+        """Per band, the sorted values at it of the trials in ``curves`` (ended trials, whose
+        curves no longer change), as packed float64 arrays."""
+        self._update(curves)
+        head = {"hyperband": 1, "bands": list(self.bands),
+                "counts": [len(self._at_band[b]) for b in self.bands]}
+        body = [array("d", self._at_band[b]) for b in self.bands]
+        if sys.byteorder != "little":
+            for a in body:
+                a.byteswap()
+        return json.dumps(head).encode() + b"\n" + b"".join(a.tobytes() for a in body)
+
+    def restore_snapshot(self, data: bytes) -> bool:
+        """Start from ``snapshot_state``'s values: later verdicts, given curves without those
+        trials, decide as if they were there. False (nothing changed) if ``data`` is not such a
+        state for these bands."""
+        try:
+            cut = data.index(b"\n")
+            head = json.loads(data[:cut])
+            if head.get("hyperband") != 1 or tuple(head["bands"]) != self.bands:
+                return False
+            flat = array("d")
+            flat.frombytes(data[cut + 1:])
+        except (ValueError, KeyError, TypeError):
+            return False
+        if sys.byteorder != "little":
+            flat.byteswap()
+        counts = head["counts"]
+        if len(counts) != len(self.bands) or sum(counts) != len(flat) or not all(
+                isinstance(n, int) and n >= 0 for n in counts):
+            return False
+        base, at = {}, 0
+        for band, n in zip(self.bands, counts):
+            base[band], at = flat[at:at + n], at + n
+        self._base = base
+        self._forget()
+        return True
 
     def _update(self, curves: Mapping[str, list[tuple[int, float]]]) -> None:
         fresh, changed = self._changes.since_last(curves)
