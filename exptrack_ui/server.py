@@ -41,9 +41,13 @@ TOKEN_COOKIE = "exptrack_token"
 
 
 def plotly_js() -> Path:
-    import plotly
+    # found, not imported: importing plotly (~0.4 s) would delay a fresh server's first page
+    import importlib.util
 
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.origin:
+        raise ExptrackError("exptrack ui needs plotly: pip install 'exptrack[ui]'")
+    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
 
 
 def static_files() -> dict[str, Path]:
