@@ -8,6 +8,7 @@ package: nothing is fetched from the network.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import math
@@ -40,9 +41,30 @@ TOKEN_COOKIE = "exptrack_token"
 
 
 def plotly_js() -> Path:
-    import plotly
+    # found, not imported: importing plotly (~0.4 s) would delay a fresh server's first page
+    import importlib.util
 
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.origin:
+        raise ExptrackError("exptrack ui needs plotly: pip install 'exptrack[ui]'")
+    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
+
+
+def static_files() -> dict[str, Path]:
+    return {"app.js": STATIC / "app.js", "app.css": STATIC / "app.css", "sketch.js": STATIC / "sketch.js",
+            "plotly.min.js": plotly_js()}
+
+
+@functools.lru_cache(maxsize=None)
+def _version(path: Path) -> str:
+    st = path.stat()  # per server process: a file edited while it runs is a new process' business
+    return f"{st.st_size:x}{st.st_mtime_ns:x}"
+
+
+def static_url(name: str) -> str:
+    """``/static/NAME?v=VERSION``: the version changes with the file, so the browser may keep
+    it for a year (and reuse V8's compiled code of it) without ever running a stale copy."""
+    return f"/static/{name}?v={_version(static_files()[name])}"
 
 
 def shell(page: str, *, inline: dict[str, str] | None = None, data: Any = None) -> str:
@@ -51,11 +73,14 @@ def shell(page: str, *, inline: dict[str, str] | None = None, data: Any = None) 
     nav = ('<nav><a href="/">exptrack</a><span id="where"></span>'
            '<span id="live" title="updates while the sweep or run is live"></span></nav>')
     if inline is None:
-        head = '<link rel="stylesheet" href="/static/app.css">'
-        # app.js first: it asks for the data while the 4 MB of plotly.js load (the runs page
-        # draws no chart and loads none), and draws its tables before the charts
-        plotly = "" if page == "runs" else '<script defer src="/static/plotly.min.js"></script>'
-        scripts = '<script defer src="/static/app.js"></script>' + plotly
+        head = f'<link rel="stylesheet" href="{static_url("app.css")}">'
+        # plotly.js is fetched beside the data but run by app.js only once the first screen is
+        # drawn (sketch.js): evaluating its 4.6 MB holds the main thread about a second here.
+        # The runs page draws no chart and loads none.
+        if page != "runs":
+            head += f'<link rel="preload" as="script" href="{static_url("plotly.min.js")}">'
+        scripts = "".join(f'<script defer src="{static_url(n)}"></script>'
+                          for n in (("app.js",) if page == "runs" else ("sketch.js", "app.js")))
     else:
         head = f"<style>{inline['css']}</style>"
         payload = json.dumps(data, default=str, allow_nan=False).replace("<", "\\u003c")
@@ -145,10 +170,13 @@ def create_app(root: str | Path, *, token: str | None = None, allowed_hosts: lis
 
     def static(request: Request) -> Response:
         name = request.path_params["name"]
-        files = {"app.js": STATIC / "app.js", "app.css": STATIC / "app.css", "plotly.min.js": plotly_js()}
+        files = static_files()
         if name not in files:
             return Response("not found", 404)
-        return FileResponse(files[name], headers={**HEADERS, "Cache-Control": "max-age=3600"})
+        # the versioned URL the pages link is immutable; any other is revalidated each time
+        current = request.query_params.get("v") == _version(files[name])
+        cache = "public, max-age=31536000, immutable" if current else "no-cache"
+        return FileResponse(files[name], headers={**HEADERS, "Cache-Control": cache})
 
     routes = [
         Route("/", page("runs")), Route("/runs/{run_id}", page("run")),
@@ -229,4 +257,4 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-__all__ = ["create_app", "plotly_js", "shell"]
+__all__ = ["create_app", "plotly_js", "shell", "static_url"]

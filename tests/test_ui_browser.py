@@ -108,6 +108,32 @@ def test_the_sweep_parallel_coordinates_hold_one_line_per_completed_trial(world,
     metric = page.evaluate("document.getElementById('parcoords').data[0].dimensions[3].values")
     assert sorted(metric) == pytest.approx(sorted(t.value for t in done))
     assert page.locator("#parcoords .parcoords").count() == 1  # drawn, not only given data
+    assert page.locator("canvas.sketch").count() == 0  # the first drawings were replaced
+    marks = page.evaluate("window.__exptrackMarks")
+    assert marks["shown"] <= marks["first"] < marks["plotly"]  # drawn before plotly.js ran
+
+
+INKED = """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i + 3] && (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200)) n++;
+  return n; }"""
+
+
+def test_the_first_screen_charts_are_drawn_without_waiting_for_plotly(world, page):
+    """plotly.js never arrives: best so far and the parallel coordinates are still drawn, one
+    line per completed trial, and the run page's curves too."""
+    page.route("**/plotly.min.js*", lambda route: route.abort())
+    page.goto(f"{world['server'].base}/sweeps/{world['sweep']}")
+    page.wait_for_selector("body[data-first='1']")
+    done = completed_trials(world["root"], world["sweep"])
+    assert page.get_attribute("#parcoords canvas.sketch", "data-lines") == str(len(done))
+    for chart in ("#best", "#parcoords"):
+        assert page.eval_on_selector(chart + " canvas.sketch", INKED) > 500, chart  # ink, not an empty canvas
+    page.wait_for_selector("text=plotly.js did not load")  # and it says why nothing is interactive
+    page.screenshot(path=str(world["shots"] / "sweep-without-plotly.png"), full_page=True)
+    assert page.evaluate("typeof window.Plotly") == "undefined"
+    page.goto(f"{world['server'].base}/runs/{world['runs'][1]}")
+    page.wait_for_selector("body[data-first='1']")
+    assert page.eval_on_selector("[data-metric=val_acc] canvas.sketch", INKED) > 200
 
 
 def test_importance_ranks_first_the_param_the_objective_depends_on_most(world, page):
@@ -169,6 +195,34 @@ def test_the_xss_probe_is_shown_as_text_and_stays_inert(world, page):
     assert dialogs == []
     assert page.locator("img[src=x], main img:not(.artifact)").count() == 0
     assert not [u for u in requests if u.rstrip("/").endswith("/x")]
+
+
+def test_the_run_page_lists_per_class_metrics_in_a_table(world, page):
+    """A run logs precision/recall/f1 per class, one class named like the XSS probe: the table
+    shows every class with its values, the probe as text, and the scores are not drawn as curves."""
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    scores = {"cat": (0.91, 0.82, 0.86), "dog": (0.75, 0.5, 0.6), XSS: (0.25, 0.125, 0.167)}
+    os.environ["EXPTRACK_DIR"] = str(world["root"])
+    try:
+        with exptrack.init(experiment="per-class") as run:
+            run.log({"val_acc": 0.7}, step=0)
+            for name, (p, r, f) in scores.items():
+                run.log({f"precision/{name}": p, f"recall/{name}": r, f"f1/{name}": f}, step=1)
+            run.log({"f1/macro": 0.54}, step=1)
+    finally:
+        os.environ.pop("EXPTRACK_DIR", None)
+    loaded(page, f"{world['server'].base}/runs/{run.id}", world["shots"] / "run-per-class.png")
+    heads = page.eval_on_selector_all("#per-class thead th", "ths => ths.map(t => t.textContent)")
+    assert heads == ["class", "precision", "recall", "f1"]
+    rows = page.eval_on_selector_all("#per-class tbody tr", "trs => trs.map(r => [...r.children].map(c => c.textContent))")
+    assert sorted(rows) == sorted([[name, str(p), str(r), str(f)] for name, (p, r, f) in scores.items()])
+    assert page.locator("#per-class img").count() == 0 and dialogs == []  # the probe is text
+    assert page.locator("#per-class-chart .main-svg").count() >= 1  # and a bar chart by class
+    bars = page.evaluate("document.getElementById('per-class-chart').data.map(t => t.name)")
+    assert bars == ["precision", "recall", "f1"]
+    drawn = page.eval_on_selector_all("#charts [data-metric]", "ds => ds.map(d => d.dataset.metric)")
+    assert drawn == ["val_acc", "f1/macro"]  # per-class scores are not one-point curves; the average is
 
 
 def test_compare_groups_runs_by_a_param_with_mean_and_std_bands(world, page):

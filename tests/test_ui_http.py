@@ -91,6 +91,26 @@ def test_artifacts_are_served_from_the_run_artifacts_only(runs):
         assert listed == ["cm.png", "page.html", "sub/notes.txt"]  # the link is not listed
 
 
+def test_a_page_links_versioned_scripts_the_browser_keeps_and_runs_plotly_itself(runs):
+    """plotly.min.js (4.6 MB) is preloaded, not run by the page; its versioned URL is cached for a
+    year (a repeat visit neither downloads it nor compiles it again), any other URL revalidated."""
+    import re
+
+    with UiServer(runs["root"]) as server:
+        html = httpx.get(f"{server.base}/runs/{runs['art']}").text
+        preload = re.search(r'<link rel="preload" as="script" href="(/static/plotly\.min\.js\?v=\w+)">', html)
+        assert preload and f'src="{preload.group(1)}"' not in html  # app.js runs it after the first screen
+        scripts = re.findall(r'<script defer src="(/static/[\w.]+\?v=\w+)">', html)
+        assert [s.split("?")[0] for s in scripts] == ["/static/sketch.js", "/static/app.js"]
+        for url in [preload.group(1), *scripts]:
+            got = httpx.get(server.base + url)
+            assert got.status_code == 200 and got.headers["cache-control"] == "public, max-age=31536000, immutable", url
+        stale = httpx.get(server.base + "/static/plotly.min.js?v=old")
+        assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
+        assert httpx.get(server.base + "/static/nope.js").status_code == 404
+        assert "plotly" not in httpx.get(server.base + "/").text  # the runs page draws no chart
+
+
 def test_the_ui_never_writes_the_experiments_directory(runs):
     make_sweep()
     before = snapshot(runs["root"])

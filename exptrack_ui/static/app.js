@@ -54,9 +54,30 @@
   function setLive(on) { document.getElementById("live").textContent = on ? "● live" : ""; }
   function every(ms, fn) { if (REPORT) return; let busy = false; setInterval(async () => { if (busy) return; busy = true; try { await fn(); } finally { busy = false; } }, ms); }
   const layout = (title, extra) => Object.assign({ title: { text: esc(title), font: { size: 14 } }, margin: { l: 50, r: 20, t: 40, b: 40 }, height: 320, hovermode: "closest" }, extra || {});
-  // plotly.js is a deferred script after this one: charts wait for it, tables do not
-  const plotlyReady = () => (window.Plotly ? Promise.resolve() : new Promise((res) => window.addEventListener("DOMContentLoaded", res, { once: true }))).then(() => mark("plotly"));
-  const plot = async (div, data, lay) => { await plotlyReady(); return Plotly.react(div, data, lay, { displaylogo: false, responsive: true }); };
+  // plotly.js (4.6 MB, about a second of the main thread to evaluate on a slow machine) is only
+  // preloaded by the page: it runs once the first screen is drawn (sketch.js's canvas drawings)
+  // or when a chart needs it. A report has it inline, before this script.
+  let plotlyLoading = null;
+  function plotlyReady() {
+    if (!plotlyLoading) plotlyLoading = window.Plotly ? Promise.resolve() : new Promise((res, rej) => {
+      const pre = document.querySelector("link[rel=preload][as=script]");
+      const s = el("script", { src: pre ? pre.href : "/static/plotly.min.js" });
+      s.addEventListener("load", res);
+      s.addEventListener("error", () => rej(new Error("plotly.js did not load: the charts stay as drawn")));
+      document.head.append(s);
+    });
+    return plotlyLoading.then(() => mark("plotly"));
+  }
+  const plot = async (div, data, lay) => {
+    await plotlyReady();
+    for (const old of div.querySelectorAll(":scope > canvas.sketch")) old.remove(); // the interactive chart replaces it
+    return Plotly.react(div, data, lay, { displaylogo: false, responsive: true });
+  };
+  // the first drawing of a chart before plotly.js is there (never once it is: Plotly redraws)
+  const SKETCH = window.exptrackSketch;
+  const sketching = () => !window.Plotly && SKETCH;
+  // the first screen's charts are on the page: let the browser paint them, then mark the time
+  const firstDrawn = () => painted().then(() => { mark("first"); document.body.dataset.first = "1"; });
   // A chart below the fold is drawn when it scrolls near (Plotly takes the main thread ~0.1-1 s a
   // chart here): the first screen is drawn first. Its latest drawing waits for it; a report
   // (opened offline, screenshotted, printed) draws everything at once.
@@ -76,7 +97,9 @@
     return Promise.resolve();
   }
   // the data is on the page: let the browser paint it before the charts take the main thread
-  const shown = () => { mark("shown"); document.body.dataset.shown = "1"; return new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0))); };
+  // (the mark is taken after that frame: the time the user sees it, layout and paint included)
+  const painted = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+  const shown = () => painted().then(() => { mark("shown"); document.body.dataset.shown = "1"; });
 
   function table(columns, rows, opts) {
     // rows: arrays of cells (a Node or a value); opts.sort(col) makes headers clickable
@@ -125,7 +148,7 @@
         el("button", { disabled: data.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - 100); load(); } }, "previous"),
         el("button", { disabled: end >= data.total, onclick: () => { state.offset += 100; load(); } }, "next"));
       result.replaceChildren(pager, table(["", ...cols], rows, { sort, sorted: state.sort, desc: state.desc }));
-      shown();
+      await shown();
       document.body.dataset.loaded = "1";
     }
     await load();
@@ -166,7 +189,7 @@
       section("Artifacts", arts.length ? arts : el("p", { class: "muted" }, "none")));
     await shown();
     const bars = pc ? pc.scores.filter((k) => k !== "support") : [];
-    if (bars.length) plot(pcBars, bars.map((k) => ({ type: "bar", name: esc(k), x: pc.classes.map(esc), y: pc.classes.map((c) => pc.rows[c][k]) })), layout("by class", { barmode: "group", yaxis: { range: [0, 1] } }));
+    const drawBars = () => bars.length && plot(pcBars, bars.map((k) => ({ type: "bar", name: esc(k), x: pc.classes.map(esc), y: pc.classes.map((c) => pc.rows[c][k]) })), layout("by class", { barmode: "group", yaxis: { range: [0, 1] } }));
     const divs = {};
     let version = null;
     async function refresh() {
@@ -176,15 +199,20 @@
       version = got.version;
       mark("curves");
       if (!got.curves) return;
-      for (const [name, c] of Object.entries(got.curves)) {
-        if (byClass.has(name)) continue;
+      const todo = Object.entries(got.curves).filter(([name]) => !byClass.has(name)).map(([name, c]) => {
         if (!divs[name]) { divs[name] = el("div", { class: "chart", "data-metric": name }); charts.append(divs[name]); }
         const sampled = c.count > c.x.length ? ` (${c.x.length} of ${c.count} points, min/max per bucket)` : "";
-        await plot(divs[name], [{ x: c.x, y: c.y.map(num), mode: c.x.length > 1 ? "lines" : "markers", name: esc(name) }], layout(name + sampled, { xaxis: { title: { text: "step" } } }));
+        return { div: divs[name], title: name + sampled, trace: { x: c.x, y: c.y.map(num), mode: new Set(c.x).size > 1 ? "lines" : "markers" }, name };
+      });
+      if (sketching()) {
+        for (const t of todo) SKETCH.lines(t.div, [t.trace], { title: t.title, xtitle: "step" });
+        await firstDrawn();
       }
+      for (const t of todo) await plot(t.div, [Object.assign(t.trace, { name: esc(t.name) })], layout(t.title, { xaxis: { title: { text: "step" } } }));
       document.body.dataset.version = String(version);
     }
     await refresh();
+    await drawBars(); // after the curves: plotly.js waits for the first screen's sketches
     document.body.dataset.loaded = "1";
     setLive(!FINAL.includes(run.status));
     every(POLL_MS, refresh);
@@ -289,24 +317,33 @@
         el("p", { id: "counts" }, Object.entries(s.counts).map(([k, v]) => el("span", { class: "badge status-" + k }, `${k} ${v}`))));
       const done = s.trials.filter((t) => t.status === "completed" && t.value !== null);
       // the data first (counts, the trials table), then the charts once plotly.js is there
-      trials.replaceChildren(table(["trial", "run", "status", s.metric || "value", ...s.params, "note"], s.trials.map((t) => [t.trial_id, runLink(t.run_id), statusCell(t.status), t.value, ...s.params.map((p) => t.params[p]), t.note || ""])));
+      drawTrials();
       setLive(s.status === "running" && !REPORT); // (the controller's lock is not probed: taking it could refuse a --resume)
       await shown();
       const key = done.length + ":" + (done.length ? done[done.length - 1].trial_id : "");
       if (key !== importanceKey) { importanceKey = key; refreshImportance(); }
       const values = s.trials.map((t) => t.value);
-      const drawn = [plot(best, [{ x: s.trials.map((t, i) => i + 1), y: values, mode: "markers", name: "trial value", text: s.trials.map((t) => esc(t.trial_id)) },
-        { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far, mode: "lines", line: { shape: "hv" }, name: "best so far" }], layout(s.metric || "", { xaxis: { title: { text: "trial" } } })).then(() => mark("best"))];
       const dims = s.params.map((p) => {
         const vals = done.map((t) => t.params[p]);
-        if (vals.every((v) => typeof v === "number")) return { label: esc(p), values: vals };
+        if (vals.every((v) => typeof v === "number")) return { label: p, values: vals };
         const cats = [...new Set(vals.map(fmt))].sort();
-        return { label: esc(p), values: vals.map((v) => cats.indexOf(fmt(v))), tickvals: cats.map((_, i) => i), ticktext: cats.map(esc) };
+        return { label: p, values: vals.map((v) => cats.indexOf(fmt(v))), tickvals: cats.map((_, i) => i), ticktext: cats };
       });
-      dims.push({ label: esc(s.metric || "value"), values: done.map((t) => t.value) });
-      firstScreen = Promise.all(drawn.concat([new Promise((res) => { drawnFirst = res; })]));
-      drawn.push(plot(par, [{ type: "parcoords", line: { color: done.map((t) => t.value), colorscale: "Viridis", showscale: true, reversescale: s.goal === "minimize" }, dimensions: dims }], layout(`${done.length} completed trial(s)`, { height: 380, margin: { l: 60, r: 60, t: 60, b: 30 } })).then(() => { mark("parcoords"); drawnFirst(); }));
+      dims.push({ label: s.metric || "value", values: done.map((t) => t.value) });
+      const parTitle = `${done.length} completed trial(s)`;
       par.dataset.lines = String(done.length);
+      if (sketching()) { // the first screen: best so far and the parallel coordinates, on canvas
+        SKETCH.lines(best, [{ x: values.map((_, i) => i + 1), y: values.map(num), mode: "markers" },
+          { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far.map(num), mode: "lines", hv: true, color: "#ff7f0e" }], { title: s.metric || "", xtitle: "trial" });
+        if (done.length) SKETCH.parcoords(par, dims, done.map((t) => t.value), { title: parTitle, reverse: s.goal === "minimize", height: 380 });
+        await firstDrawn();
+      }
+      const drawn = [plot(best, [{ x: s.trials.map((t, i) => i + 1), y: values, mode: "markers", name: "trial value", text: s.trials.map((t) => esc(t.trial_id)) },
+        { x: s.best_so_far.map((_, i) => i + 1), y: s.best_so_far, mode: "lines", line: { shape: "hv" }, name: "best so far" }], layout(s.metric || "", { xaxis: { title: { text: "trial" } } })).then(() => mark("best"))];
+      // Plotly parses tags in labels: its copy of the dimensions is escaped (the canvas draws text)
+      const plotlyDims = dims.map((d) => Object.assign({}, d, { label: esc(d.label) }, d.ticktext ? { ticktext: d.ticktext.map(esc) } : {}));
+      firstScreen = Promise.all(drawn.concat([new Promise((res) => { drawnFirst = res; })]));
+      drawn.push(plot(par, [{ type: "parcoords", line: { color: done.map((t) => t.value), colorscale: "Viridis", showscale: true, reversescale: s.goal === "minimize" }, dimensions: plotlyDims }], layout(parTitle, { height: 380, margin: { l: 60, r: 60, t: 60, b: 30 } })).then(() => { mark("parcoords"); drawnFirst(); }));
       s.params.forEach((p) => {
         // one div per param for the page's life: once it has been on screen it redraws at once
         const d = sliceDivs[p] || (sliceDivs[p] = slices.appendChild(el("div", { class: "chart", "data-param": p })));
@@ -316,6 +353,18 @@
       await Promise.all(drawn);
       mark("charts");
       document.body.dataset.loaded = "1";
+    }
+    // the trials table a page of 100 at a time: laying out 1,000 rows takes the main thread 0.2 s here
+    let trialsFrom = 0;
+    function drawTrials() {
+      const s = sweep, n = s.trials.length, per = 100;
+      trialsFrom = Math.min(trialsFrom, Math.max(0, n - 1 - ((n - 1) % per)));
+      const end = Math.min(trialsFrom + per, n);
+      const go = (from) => () => { trialsFrom = from; drawTrials(); };
+      trials.replaceChildren(el("div", { class: "controls" }, el("span", { id: "trial-count" }, `${n ? trialsFrom + 1 : 0}–${end} of ${n} trial(s)`),
+        el("button", { disabled: trialsFrom === 0, onclick: go(Math.max(0, trialsFrom - per)) }, "previous"),
+        el("button", { disabled: end >= n, onclick: go(trialsFrom + per) }, "next")),
+      table(["trial", "run", "status", s.metric || "value", ...s.params, "note"], s.trials.slice(trialsFrom, end).map((t) => [t.trial_id, runLink(t.run_id), statusCell(t.status), t.value, ...s.params.map((p) => t.params[p]), t.note || ""])));
     }
     async function refreshImportance() {
       let got;
