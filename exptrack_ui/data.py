@@ -70,9 +70,16 @@ class Store:
     def _refresh(self) -> list[dict[str, Any]]:
         try:
             runs = self.tracker.list_runs() if self.root.is_dir() else []
+            old = self._listed[1] if self._listed is not None else None
+            # unchanged (~40 ms to compare 10,000 runs): keep the old list, so that the tables
+            # built from it (0.3 s for 10,000 runs, more beside a listing) stay valid
+            same = old is not None and old == runs
             with self._lock:
+                if same:
+                    runs = old
+                else:
+                    self._tables.clear()
                 self._listed = (time.monotonic(), runs)
-                self._tables.clear()
             return runs
         finally:
             self._refreshing = False

@@ -194,11 +194,11 @@ def create_app(root: str | Path, *, token: str | None = None, allowed_hosts: lis
             store, r.path_params["sweep_id"]))),
         Route("/artifacts/{run_id}/{name:path}", artifact),
     ]
-    def warm_up() -> None:  # while the user opens the browser: imports and the first listing
-        import numpy  # noqa: F401
+    def warm_up() -> None:  # while the user opens the browser: imports, the first listing and
+        import numpy  # noqa: F401   # the runs page's table (0.3-1 s for 10,000 runs)
         import pandas  # noqa: F401
 
-        store.runs()
+        store.runs_page()
 
     import threading
 
