@@ -101,7 +101,7 @@ def test_a_page_links_versioned_scripts_the_browser_keeps_and_runs_plotly_itself
         preload = re.search(r'<link rel="preload" as="script" href="(/static/plotly\.min\.js\?v=\w+)">', html)
         assert preload and f'src="{preload.group(1)}"' not in html  # app.js runs it after the first screen
         scripts = re.findall(r'<script defer src="(/static/[\w.]+\?v=\w+)">', html)
-        assert [s.split("?")[0] for s in scripts] == ["/static/sketch.js", "/static/app.js"]
+        assert [s.split("?")[0] for s in scripts] == ["/static/sketch.js", "/static/app.js", "/static/charts.js", "/static/run.js"]
         for url in [preload.group(1), *scripts]:
             got = httpx.get(server.base + url)
             assert got.status_code == 200 and got.headers["cache-control"] == "public, max-age=31536000, immutable", url
