@@ -353,19 +353,18 @@ def main() -> None:
                      f"repeat {runs['repeat_shown_s']:.2f} s -> "
                      f"{verdict(runs['shown_s'] < 1.5 and runs['repeat_shown_s'] < 1.5)}")
         ratios.append(f"MLflow first page {ratio('runs', 1, 0):.2f}x, all runs {ratio('runs', 2, 0):.2f}x")
+    def drawn(what: str, r: dict[str, float]) -> str:  # first screen < 1 s, then Plotly's
+        return (f"{what} < 1 s: first visit {r['first_s']:.2f} s, repeat {r['repeat_first_s']:.2f} s -> "
+                f"{verdict(r['first_s'] < 1 and r['repeat_first_s'] < 1)}; interactive (Plotly): "
+                f"{r['loaded_s']:.2f} s / {r['repeat_loaded_s']:.2f} s -> {verdict(r['loaded_s'] < 1)}")
+
     if "sweep" in by_group:
-        sweep = by_group["sweep"][0]
-        lines.append(f"sweep page of {args.trials} trials shows data and its first screen's charts < 1 s: "
-                     f"first visit {sweep['first_s']:.2f} s, repeat {sweep['repeat_first_s']:.2f} s -> "
-                     f"{verdict(sweep['first_s'] < 1 and sweep['repeat_first_s'] < 1)}; interactive (Plotly): "
-                     f"{sweep['loaded_s']:.2f} s / {sweep['repeat_loaded_s']:.2f} s -> {verdict(sweep['loaded_s'] < 1)}")
+        lines.append(drawn(f"sweep page of {args.trials} trials shows data and its first screen's charts",
+                           by_group["sweep"][0]))
         ratios.append(f"optuna-dashboard {ratio('sweep', 1, 0):.2f}x")
     if "long" in by_group:
-        long = by_group["long"][0]
-        lines.append(f"run of {args.values:,} values opens with its curve drawn < 1 s: first visit (cold server) "
-                     f"{long['first_s']:.2f} s, repeat {long['repeat_first_s']:.2f} s -> "
-                     f"{verdict(long['first_s'] < 1 and long['repeat_first_s'] < 1)}; interactive (Plotly): "
-                     f"{long['loaded_s']:.2f} s / {long['repeat_loaded_s']:.2f} s -> {verdict(long['loaded_s'] < 1)}")
+        lines.append(drawn(f"run of {args.values:,} values opens with its curve drawn (first visit: cold server)",
+                           by_group["long"][0]))
         ratios.append(f"MLflow metric history {ratio('long', 1, 0):.2f}x")
     lines.append("ratios (anchor API / exptrack API): " + "; ".join(ratios))
     md += "".join(f"- {line}\n" for line in lines)
