@@ -18,6 +18,7 @@ Three cases, each on the same data for every tool:
 Run by hand (``pip install -e '.[bench]'``; Chromium at /usr/bin/chromium):
 
     python benchmarks/ui_speed.py --repeat 5 --out /tmp/ui_speed.json
+    python benchmarks/ui_speed.py --cases runs      # one case (and its anchors) while iterating
 """
 
 from __future__ import annotations
@@ -245,6 +246,19 @@ def ensure(data: Path, trials: int, values: int) -> dict[str, Any]:
 
 # -- main ---------------------------------------------------------------------------------------
 
+CASES = ("runs", "sweep", "long")
+RUNS = "exptrack ui: runs page (10,000 runs)"
+
+
+def _cases(text: str) -> list[str]:
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    bad = [c for c in names if c not in CASES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown case {','.join(bad) or text!r}: expected a "
+                                         f"comma-separated list of {', '.join(CASES)}")
+    return list(dict.fromkeys(names))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-data", type=Path, default=Path("/tmp/exptrack-bench-queries/10000x50"),
@@ -252,6 +266,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("/tmp/exptrack-bench-ui"))
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--values", type=int, default=1_000_000)
+    parser.add_argument("--cases", type=_cases, default=list(CASES),
+                        help=f"comma-separated, of {', '.join(CASES)} (default: all)")
     repeat_arg(parser)
     args = parser.parse_args()
     repeat = check_repeat(args.repeat)
@@ -289,20 +305,23 @@ def main() -> None:
                 cold.stop()
             return {**page, "api_s": api}
 
-        cases = {
-            "exptrack ui: runs page (10,000 runs)": lambda: {
-                **page_s(browser, base + "/"), "api_s": get_s(base + "/api/runs")},
-            "mlflow search_runs (first 100 of 10,000)": lambda: {"api_s": mlflow_timed(ml_uri, "page", "bench")},
-            "mlflow.search_runs (all 10,000)": lambda: {"api_s": mlflow_timed(ml_uri, "all", "bench")},
-            f"exptrack ui: sweep page ({args.trials} trials)": lambda: {
-                **page_s(browser, f"{sbase}/sweeps/{m['sweep_id']}"),
-                "api_s": get_s(f"{sbase}/api/sweeps/{m['sweep_id']}")},
-            f"optuna-dashboard /api/studies ({args.trials} trials)": lambda: {
-                "api_s": get_s(f"http://127.0.0.1:{od_port}/api/studies/{m['study_id']}?after=0")},
-            f"exptrack ui: run of {args.values:,} values (cold server)": long_open,
-            f"mlflow get_metric_history ({args.values:,} values)": lambda: {
-                "api_s": mlflow_timed(long_uri, "history", m["mlflow_run"])},
+        groups = {  # each of CASES: exptrack's case first, then its anchors on the same data
+            "runs": {
+                RUNS: lambda: {**page_s(browser, base + "/"), "api_s": get_s(base + "/api/runs")},
+                "mlflow search_runs (first 100 of 10,000)": lambda: {"api_s": mlflow_timed(ml_uri, "page", "bench")},
+                "mlflow.search_runs (all 10,000)": lambda: {"api_s": mlflow_timed(ml_uri, "all", "bench")}},
+            "sweep": {
+                f"exptrack ui: sweep page ({args.trials} trials)": lambda: {
+                    **page_s(browser, f"{sbase}/sweeps/{m['sweep_id']}"),
+                    "api_s": get_s(f"{sbase}/api/sweeps/{m['sweep_id']}")},
+                f"optuna-dashboard /api/studies ({args.trials} trials)": lambda: {
+                    "api_s": get_s(f"http://127.0.0.1:{od_port}/api/studies/{m['study_id']}?after=0")}},
+            "long": {
+                f"exptrack ui: run of {args.values:,} values (cold server)": long_open,
+                f"mlflow get_metric_history ({args.values:,} values)": lambda: {
+                    "api_s": mlflow_timed(long_uri, "history", m["mlflow_run"])}},
         }
+        cases = {name: case for g in args.cases for name, case in groups[g].items()}
         try:
             results = interleaved(cases, repeat, progress)
         finally:
@@ -312,9 +331,8 @@ def main() -> None:
     med = {n: {k: median(v) for k, v in r.items()} for n, r in results.items()}
     cols = ("shown_s", "first_s", "loaded_s", "repeat_shown_s", "repeat_first_s", "repeat_loaded_s", "api_s")
     rows = [[f"`{n}`"] + [f"{r[k]:.3f}" if k in r else "" for k in cols] for n, r in med.items()]
-    names = list(med)
-    runs, sweep, long = (med[names[i]] for i in (0, 3, 5))
-    ratio = lambda a, b: med[names[a]]["api_s"] / med[names[b]]["api_s"]  # noqa: E731
+    by_group = {g: [med[n] for n in groups[g]] for g in args.cases}
+    ratio = lambda g, a, b: by_group[g][a]["api_s"] / by_group[g][b]["api_s"]  # noqa: E731
     md = (f"{repeat} rounds, every case once per round after a warm-up; headless Chromium (software "
           "WebGL), 1400x1000 window; seconds from navigation until: shown = the page's data (its "
           "tables) is in it and painted; first screen = the charts of the first screen are drawn "
@@ -327,19 +345,29 @@ def main() -> None:
           "after its imports).\n\n"
           + md_table(["case", "shown s", "first screen s", "interactive s", "repeat: shown s",
                       "repeat: first screen s", "repeat: interactive s", "API s"], rows)
-          + f"\n(medians)\n\n- runs page of 10,000 runs shows data < 1.5 s: first visit {runs['shown_s']:.2f} s, "
-            f"repeat {runs['repeat_shown_s']:.2f} s -> {verdict(runs['shown_s'] < 1.5)}"
-          + f"\n- sweep page of {args.trials} trials shows data and its first screen's charts < 1 s: "
-            f"first visit {sweep['first_s']:.2f} s, repeat {sweep['repeat_first_s']:.2f} s -> "
-            f"{verdict(sweep['first_s'] < 1 and sweep['repeat_first_s'] < 1)}; interactive (Plotly): "
-            f"{sweep['loaded_s']:.2f} s / {sweep['repeat_loaded_s']:.2f} s -> {verdict(sweep['loaded_s'] < 1)}"
-          + f"\n- run of {args.values:,} values opens with its curve drawn < 1 s: first visit (cold server) "
-            f"{long['first_s']:.2f} s, repeat {long['repeat_first_s']:.2f} s -> "
-            f"{verdict(long['first_s'] < 1 and long['repeat_first_s'] < 1)}; interactive (Plotly): "
-            f"{long['loaded_s']:.2f} s / {long['repeat_loaded_s']:.2f} s -> {verdict(long['loaded_s'] < 1)}"
-          + f"\n- ratios (anchor API / exptrack API): MLflow first page {ratio(1, 0):.2f}x, all runs "
-            f"{ratio(2, 0):.2f}x; optuna-dashboard {ratio(4, 3):.2f}x; MLflow metric history "
-            f"{ratio(6, 5):.2f}x\n")
+          + "\n(medians)\n\n")
+    lines, ratios = [], []
+    if "runs" in by_group:
+        runs = by_group["runs"][0]
+        lines.append(f"runs page of 10,000 runs shows data < 1.5 s: first visit {runs['shown_s']:.2f} s, "
+                     f"repeat {runs['repeat_shown_s']:.2f} s -> "
+                     f"{verdict(runs['shown_s'] < 1.5 and runs['repeat_shown_s'] < 1.5)}")
+        ratios.append(f"MLflow first page {ratio('runs', 1, 0):.2f}x, all runs {ratio('runs', 2, 0):.2f}x")
+    def drawn(what: str, r: dict[str, float]) -> str:  # first screen < 1 s, then Plotly's
+        return (f"{what} < 1 s: first visit {r['first_s']:.2f} s, repeat {r['repeat_first_s']:.2f} s -> "
+                f"{verdict(r['first_s'] < 1 and r['repeat_first_s'] < 1)}; interactive (Plotly): "
+                f"{r['loaded_s']:.2f} s / {r['repeat_loaded_s']:.2f} s -> {verdict(r['loaded_s'] < 1)}")
+
+    if "sweep" in by_group:
+        lines.append(drawn(f"sweep page of {args.trials} trials shows data and its first screen's charts",
+                           by_group["sweep"][0]))
+        ratios.append(f"optuna-dashboard {ratio('sweep', 1, 0):.2f}x")
+    if "long" in by_group:
+        lines.append(drawn(f"run of {args.values:,} values opens with its curve drawn (first visit: cold server)",
+                           by_group["long"][0]))
+        ratios.append(f"MLflow metric history {ratio('long', 1, 0):.2f}x")
+    lines.append("ratios (anchor API / exptrack API): " + "; ".join(ratios))
+    md += "".join(f"- {line}\n" for line in lines)
     finish(args, "Dashboard speed (exptrack ui)", md, {"machine": info, "manifest": m,
                                                        "runs_manifest": runs_manifest,
                                                        "samples": results, "medians": med})

@@ -1,6 +1,6 @@
 """``exptrack report``: one HTML file with the sweep's (or experiment's) views, plotly.js inside.
 
-The page runs the same ``app.js`` as the server; the API answers it would fetch are computed
+The page runs the same scripts as the server (all of them, inline); the API answers it would fetch are computed
 here and embedded, so the file opens offline, from disk, with no server behind it.
 """
 
@@ -13,7 +13,7 @@ from exptrack_core.errors import ExptrackError
 
 from exptrack_ui import sweeps as sweep_data
 from exptrack_ui.data import Store
-from exptrack_ui.server import STATIC, plotly_js, shell
+from exptrack_ui.server import SCRIPTS, STATIC, plotly_js, shell
 
 MAX_RUNS = 200  # an experiment report draws the curves of at most this many runs
 
@@ -39,8 +39,8 @@ def build_report(root: str | Path, *, sweep: str | None = None, experiment: str 
     else:
         raise ExptrackError("report needs --sweep ID or --experiment NAME")
     inline = {"css": (STATIC / "app.css").read_text(encoding="utf-8"),
-              "app": (STATIC / "app.js").read_text(encoding="utf-8"),
-              "plotly": plotly_js().read_text(encoding="utf-8")}
+              "plotly": plotly_js().read_text(encoding="utf-8"),
+              **{name: (STATIC / name).read_text(encoding="utf-8") for name in SCRIPTS}}
     return shell(page, inline=inline, data={"location": location, "answers": answers})
 
 

@@ -80,3 +80,24 @@ def test_caching_can_be_turned_off(cached, monkeypatch):
     finished_run(cached, {"lr": 1}, 0.5)
     assert [r["params"] for r in cached.list_runs("e")] == [{"lr": 1}]
     assert local_listing.cache_path(str(cached.root / "e")) is None
+
+
+def test_a_long_lived_reader_lists_every_change_made_between_its_listings(cached, monkeypatch):
+    """`exptrack ui` keeps one tracker and lists every second or so, reusing the cache it parsed
+    last: each listing still shows every run as its files are now, whoever changed them."""
+    import shutil
+
+    kept = finished_run(cached, {"lr": 1}, 0.5)
+    gone = finished_run(cached, {"lr": 2}, 0.6)
+    cached.list_runs("e")
+    cached.log_params(kept, {"lr": 0.001})
+    cached.set_status(kept, "failed", note="changed later")
+    other = LocalTracker(cached.root)  # another process adds a run and rewrites the cache file
+    new = finished_run(other, {"lr": 3}, 0.7)
+    other.list_runs("e")
+    shutil.rmtree(cached.run_dir(gone))
+    again = cached.list_runs("e")
+    assert {r["run_id"]: (r["status"], r["params"]) for r in again} == {
+        kept: ("failed", {"lr": 0.001}), new: ("completed", {"lr": 3})}
+    monkeypatch.setenv(local_listing.CACHE_ENV, "off")
+    assert again == LocalTracker(cached.root).list_runs("e")  # as read from the run files alone

@@ -14,7 +14,7 @@ httpx = pytest.importorskip("httpx")
 
 import exptrack  # noqa: E402
 from tests.conftest import assert_one_line_error, run_cli  # noqa: E402
-from tests.ui_helpers import UiServer, make_runs, make_sweep, snapshot  # noqa: E402
+from tests.ui_helpers import UiServer, make_runs, make_sweep, snapshot, wait_for  # noqa: E402
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_a_page_links_versioned_scripts_the_browser_keeps_and_runs_plotly_itself
         preload = re.search(r'<link rel="preload" as="script" href="(/static/plotly\.min\.js\?v=\w+)">', html)
         assert preload and f'src="{preload.group(1)}"' not in html  # app.js runs it after the first screen
         scripts = re.findall(r'<script defer src="(/static/[\w.]+\?v=\w+)">', html)
-        assert [s.split("?")[0] for s in scripts] == ["/static/sketch.js", "/static/app.js"]
+        assert [s.split("?")[0] for s in scripts] == ["/static/sketch.js", "/static/app.js", "/static/charts.js", "/static/run.js"]
         for url in [preload.group(1), *scripts]:
             got = httpx.get(server.base + url)
             assert got.status_code == 200 and got.headers["cache-control"] == "public, max-age=31536000, immutable", url
@@ -127,6 +127,27 @@ def test_the_ui_never_writes_the_experiments_directory(runs):
         for method in ("POST", "PUT", "DELETE"):
             assert c.request(method, "/api/runs").status_code == 405
     assert snapshot(runs["root"]) == before
+
+
+def test_the_runs_table_shows_runs_changed_and_added_while_the_server_runs(runs, workdir):
+    """The server reuses its table of the runs while their files are unchanged; a run that
+    changes (or a new one) is in the table within a few seconds, without restarting it."""
+    from exptrack_plugins.local.tracker import LocalTracker
+
+    def table():
+        got = httpx.get(server.base + "/api/runs?experiment=cls", timeout=60).json()
+        return {r[0]: dict(zip(got["columns"], r)) for r in got["rows"]}
+
+    changed = runs["ids"][0]
+    with UiServer(runs["root"]) as server:
+        before = table()
+        assert sorted(before) == sorted(runs["ids"]) and before[changed]["status"] == "completed"
+        LocalTracker(runs["root"]).set_status(changed, "failed", note="marked failed later")
+        added = make_runs(1)[0]
+        after = wait_for(lambda: (lambda t: t if added in t and t[changed]["status"] == "failed" else None)(table()))
+        assert after, f"the table still shows {table()}"
+        assert {k: v for k, v in after[changed].items() if k != "status"} == {
+            k: v for k, v in before[changed].items() if k != "status"}
 
 
 def test_api_errors_name_the_bad_value(runs):

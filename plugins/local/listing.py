@@ -14,7 +14,12 @@ stats four per run. The cache is never the record, only a reader's memo of it:
 - a run directory without an entry is read from its files, an entry without a directory is
   dropped: a killed process, or a writer that never touches this file, can never hide a run;
 - only readers write it, by atomic replace (readable JSON, one run per line); a corrupt, foreign
-  or unwritable cache is ignored, and deleting it is always safe.
+  or unwritable cache is ignored, and deleting it is always safe;
+- a long-lived reader (``exptrack ui`` lists every second or so) passes a ``memo``: the cache it
+  parsed (or wrote) last, reused while the file's inode, mtime and size are unchanged. Parsing
+  the 19 MB cache of 10,000 runs took 0.33 s of each 0.8 s listing; the entries are still checked
+  against the run files' stamps, so a stale memo costs cache hits, never a wrong run. The
+  records are then shared by the listings of one process: listed runs are read, not changed.
 
 It lives in the user's cache directory (``XDG_CACHE_HOME``), not beside the runs, so that looking
 at runs never changes the experiments directory (which may be read-only, or versioned by git or
@@ -51,9 +56,10 @@ def cache_path(exp_dir: str) -> Path | None:
 def stamps(run_dir: str) -> list[list[int] | None]:
     """(mtime_ns, size) of each file a listed run is built from; None for a missing one."""
     out: list[list[int] | None] = []
+    base = os.path.join(run_dir, "")  # joined once: 40,000 os.path.join took 0.15 s a listing
     for name in STAMPED:
         try:
-            st = os.stat(os.path.join(run_dir, name))
+            st = os.stat(base + name)
         except OSError:
             out.append(None)
         else:
@@ -64,11 +70,12 @@ def stamps(run_dir: str) -> list[list[int] | None]:
 class Listing:
     """The cache of one experiment directory, for the length of one listing."""
 
-    def __init__(self, exp_dir: str):
+    def __init__(self, exp_dir: str, memo: dict[str, Any] | None = None):
         self.exp_dir = os.path.abspath(exp_dir)
         self.path = cache_path(exp_dir)
         self.began_ns = time.time_ns()
-        self.old = _load(self.path, self.exp_dir) if self.path else {}
+        self.memo = memo
+        self.old = _load(self.path, self.exp_dir, memo) if self.path else {}
         self.new: dict[str, list[Any]] = {}
         self.dirty = False
         self.seen = 0
@@ -102,19 +109,32 @@ class Listing:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_text(self.path, text)
+            if self.memo is not None:  # what was just written is what a parse would give
+                self.memo[self.exp_dir] = (_file_key(self.path), self.new)
         except Exception:  # a read-only or full disk: listings still work, only slower
             pass
 
 
-def _load(path: Path, exp_dir: str) -> dict[str, list[Any]]:
+def _file_key(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _load(path: Path, exp_dir: str, memo: dict[str, Any] | None = None) -> dict[str, list[Any]]:
     try:
+        key = _file_key(path)
+        if memo is not None and exp_dir in memo and memo[exp_dir][0] == key:
+            return memo[exp_dir][1]
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         if (data.get("format"), data.get("version"), data.get("experiment_dir")) != (
                 FORMAT, VERSION, exp_dir):
             return {}
         runs = data["runs"]
-        return runs if isinstance(runs, dict) else {}
+        runs = runs if isinstance(runs, dict) else {}
+        if memo is not None:
+            memo[exp_dir] = (key, runs)
+        return runs
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return {}
 

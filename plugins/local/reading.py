@@ -17,10 +17,12 @@ from exptrack_plugins.local.writer import fold
 
 
 class RunReader:
-    """Reading runs under ``self.root`` (``self._dirs`` caches run id -> directory)."""
+    """Reading runs under ``self.root`` (``self._dirs`` caches run id -> directory,
+    ``self._listings`` the listing caches last parsed: see listing.py)."""
 
     root: Path
     _dirs: dict[str, Path]
+    _listings: dict[str, Any]
 
     def run_dir(self, run_id: str) -> Path:
         d = self._dirs.get(run_id)
@@ -140,7 +142,8 @@ class RunReader:
             check_name("experiment", experiment)
         runs = []
         for exp_dir in self._experiment_dirs(experiment):
-            listing = Listing(exp_dir)
+            # the cache file parsed once per change, not once per listing (see listing.py)
+            listing = Listing(exp_dir, self._listings)
             for name in _visible_dirs(exp_dir):
                 run_dir = os.path.join(exp_dir, name)
                 taken = stamps(run_dir)

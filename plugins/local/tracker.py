@@ -41,6 +41,7 @@ class LocalTracker(RunReader):
         self._open: dict[str, _OpenRun] = {}
         self._opening = threading.Lock()
         self._dirs: dict[str, Path] = {}
+        self._listings: dict[str, Any] = {}
 
     # -- writing -------------------------------------------------------------------------------
     def create_run(self, experiment: str, *, params: Mapping[str, Any] | None = None,
