@@ -54,9 +54,8 @@ def test_a_run_with_the_system_backend_records_cpu_and_memory_and_says_nothing_o
     assert len(steps) >= 3 and steps == list(range(len(steps)))  # one step per sample
     assert max(p["value"] for p in system["system/proc_rss_mb"]) > 150  # the child's memory
     # each sample measures the machine's CPU since the one before: the first, since sampling began,
-    # spans the busy loop (psutil keeps that per thread: a first call on the sampling thread itself
-    # would read 0.0); later ones, taken while the program sleeps for its samples, may read 0.0 on
-    # an idle machine
+    # spans the busy loop; later ones, taken while the program sleeps for its samples, may read
+    # 0.0 on an idle machine
     cpu = [p["value"] for p in system["system/cpu_percent"]]
     assert cpu[0] > 0 and all(0 <= v <= 100 for v in cpu)
     assert all(0 <= p["value"] <= 100 for p in system["system/memory_percent"])
