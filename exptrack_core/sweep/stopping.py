@@ -41,10 +41,10 @@ def attach_stopper(run: Any) -> None:
     if not (store.dir / "sweep.json").is_file():
         return  # a sweep record elsewhere (e.g. a DVC temp dir): no early stopping
     config = store.meta()["config"]
-    metric, _ = watched_metric(config)
-    if build_stopper(config) is None or not metric:
+    stopper = build_stopper(config)
+    if stopper is None or not watched_metric(config)[0]:
         return
-    run._stopper = Verdicts(store, config, run.tracker, run.info.trial_id, run.id)
+    run._stopper = Verdicts(store, config, run.tracker, run.info.trial_id, run.id, stopper)
 
 
 class Verdicts:
@@ -52,11 +52,11 @@ class Verdicts:
     usable one (``snapshot``), else from the records; the later ones read what was appended."""
 
     def __init__(self, store: SweepStore, config: dict[str, Any], tracker: Any, trial_id: str,
-                 run_id: str):
+                 run_id: str, stopper: Any = None):
         self.store, self.config, self.tracker = store, config, tracker
         self.trial_id, self.run_id = trial_id, run_id
         self.metric = watched_metric(config)[0]
-        self.stopper: Any = None
+        self.stopper: Any = stopper  # a fresh one (attach_stopper's), until the first verdict
         self.curves: SweepCurves | None = None
         self.from_snapshot = False
 
@@ -66,19 +66,19 @@ class Verdicts:
         return bool(self.stopper.should_stop(self.trial_id, self.curves.refresh()))
 
     def _first(self) -> bool:
-        stopper = build_stopper(self.config)
+        stopper = self.stopper or build_stopper(self.config)
         if supports_snapshots(stopper):
             snap = read_snapshot(self.store.dir, snapshot_key(self.config))
             # the asking trial folded in (a re-run continuing it) would count twice: the records
-            if snap is not None and self.trial_id not in snap.folded and \
-                    stopper.restore_snapshot(snap.state):
-                curves = SweepCurves(self.store, self.tracker, self.metric, self.trial_id,
-                                     self.run_id, snapshot=snap)
-                seen = curves.refresh()
-                if not curves.refolded:  # else a folded trial's curve may have changed since
-                    self.stopper, self.curves, self.from_snapshot = stopper, curves, True
-                    return bool(stopper.should_stop(self.trial_id, seen))
-                stopper = build_stopper(self.config)
+            if snap is not None and self.trial_id not in snap.folded:
+                if stopper.restore_snapshot(snap.state):
+                    curves = SweepCurves(self.store, self.tracker, self.metric, self.trial_id,
+                                         self.run_id, snapshot=snap)
+                    seen = curves.refresh()
+                    if not curves.refolded:  # else a folded trial's curve may have changed since
+                        self.stopper, self.curves, self.from_snapshot = stopper, curves, True
+                        return bool(stopper.should_stop(self.trial_id, seen))
+                stopper = build_stopper(self.config)  # what a restore left in it is not trusted
         self.stopper = stopper
         self.curves = SweepCurves(self.store, self.tracker, self.metric, self.trial_id, self.run_id)
         return bool(stopper.should_stop(self.trial_id, self.curves.refresh()))
