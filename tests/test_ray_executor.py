@@ -46,6 +46,14 @@ run.finish()
 '''
 
 
+def start_sweep(cwd: Path, address: str) -> subprocess.Popen:
+    """``exptrack sweep --executor ray`` on ``sweep.yaml`` in ``cwd``, left running."""
+    return subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config",
+                             "sweep.yaml", "--executor", "ray", "--ray-address", address,
+                             "--quiet"], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def sweep_yaml(values, steps=4, sleep=0.2, extra=""):
     return (f"program: train.py\nmethod: grid\nmetric: {{name: loss, goal: minimize}}\n"
             f"parameters:\n  lr: {{values: {json.dumps(values)}}}\n  steps: {{value: {steps}}}\n"
@@ -114,10 +122,7 @@ def test_a_grid_sweep_runs_on_both_workers_and_everything_it_wrote_comes_back(cl
 
 def test_a_value_logged_mid_trial_reaches_the_controller_before_the_trial_ends(cluster, project):
     (project / "sweep.yaml").write_text(sweep_yaml([0.5], steps=8, sleep=1.0))
-    sweep = subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config",
-                              "sweep.yaml", "--executor", "ray", "--ray-address", cluster.address,
-                              "--quiet"], cwd=project, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    sweep = start_sweep(project, cluster.address)
     seen = None
     try:
         deadline = time.time() + 120
@@ -152,10 +157,7 @@ def test_the_sweeps_stopper_stops_a_remote_trial_through_should_stop(cluster, pr
 
 def test_sigterm_of_the_controller_stops_every_remote_trial(cluster, project):
     (project / "sweep.yaml").write_text(sweep_yaml([0.1, 0.2], steps=100, sleep=0.5))
-    sweep = subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config",
-                              "sweep.yaml", "--executor", "ray", "--ray-address", cluster.address,
-                              "--quiet"], cwd=project, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    sweep = start_sweep(project, cluster.address)
     pids: list[int] = []
     deadline = time.time() + 120
     while time.time() < deadline and len(pids) < 2:

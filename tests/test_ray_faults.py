@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.ray_cluster import RayCluster, cannot_run
-from tests.test_ray_executor import TRAIN, runs, show, sweep_yaml
+from tests.test_ray_executor import TRAIN, runs, show, start_sweep, sweep_yaml
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(cannot_run()), reason=cannot_run() or "")]
 
@@ -69,10 +69,7 @@ def test_a_sigkilled_controller_resumed_reruns_its_remote_trials_once_and_leaves
         cluster, tmp_path):
     (tmp_path / "train.py").write_text(TRAIN)
     (tmp_path / "sweep.yaml").write_text(sweep_yaml([0.1, 0.2], steps=16, sleep=0.5))
-    sweep = subprocess.Popen([sys.executable, "-m", "exptrack_core.cli", "sweep", "--config",
-                              "sweep.yaml", "--executor", "ray", "--ray-address", cluster.address,
-                              "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    sweep = start_sweep(tmp_path, cluster.address)
     started: list[dict] = []
     deadline = time.time() + 120
     while time.time() < deadline and len(started) < 2:
